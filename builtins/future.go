@@ -1,0 +1,208 @@
+package builtins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/starflow-hpc/starflow/dfk"
+)
+
+// AppFuture is what calling an app returns: Parsl's AppFuture.
+type AppFuture struct {
+	fut     *dfk.Future
+	outputs *starlark.List // DataFutures, one per outputs= entry
+	stdout  starlark.Value // the resolved path, or None
+	stderr  starlark.Value
+}
+
+var _ starlark.HasAttrs = (*AppFuture)(nil)
+
+func (f *AppFuture) String() string {
+	state := f.fut.State().String()
+	return fmt.Sprintf("<AppFuture task %d (%s) %s>", f.fut.ID(), f.fut.App(), state)
+}
+func (f *AppFuture) Type() string          { return "AppFuture" }
+func (f *AppFuture) Freeze()               {}
+func (f *AppFuture) Truth() starlark.Bool  { return true }
+func (f *AppFuture) Hash() (uint32, error) { return uint32(f.fut.ID()) * 2654435761, nil }
+
+// Future is the kernel future behind the value.
+func (f *AppFuture) Future() *dfk.Future { return f.fut }
+
+var appFutureMethods = map[string]*starlark.Builtin{
+	"result":    starlark.NewBuiltin("result", futureResult),
+	"done":      starlark.NewBuiltin("done", futureDone),
+	"exception": starlark.NewBuiltin("exception", futureException),
+	"running":   starlark.NewBuiltin("running", futureRunning),
+	"cancelled": starlark.NewBuiltin("cancelled", futureCancelled),
+}
+
+func (f *AppFuture) AttrNames() []string {
+	return []string{"cancelled", "done", "exception", "outputs", "result", "running", "stderr", "stdout", "task_status", "tid"}
+}
+
+func (f *AppFuture) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "tid":
+		return starlark.MakeInt(f.fut.ID()), nil
+	case "outputs":
+		return f.outputs, nil
+	case "stdout":
+		return f.stdout, nil
+	case "stderr":
+		return f.stderr, nil
+	case "task_status":
+		return starlark.String(f.fut.State().String()), nil
+	}
+	if b, ok := appFutureMethods[name]; ok {
+		return b.BindReceiver(f), nil
+	}
+	return nil, nil
+}
+
+// waitable is the part of AppFuture and DataFuture the methods share.
+type waitable interface {
+	starlark.Value
+	future() *dfk.Future
+	value(v any) starlark.Value // the Starlark value of a successful outcome
+}
+
+func (f *AppFuture) future() *dfk.Future { return f.fut }
+func (f *AppFuture) value(v any) starlark.Value {
+	if sv, ok := v.(starlark.Value); ok {
+		return sv
+	}
+	return starlark.None
+}
+
+// wait blocks until fut is done, the timeout passes or the run is
+// interrupted. Only the calling Starlark thread blocks.
+func wait(thread *starlark.Thread, fut *dfk.Future, timeout starlark.Value) (any, error) {
+	if fut.Done() {
+		return fut.Outcome()
+	}
+	ctx := context.Background()
+	if s, err := sessionOf(thread); err == nil {
+		ctx = s.Context()
+	}
+	if timeout != nil && timeout != starlark.None {
+		secs, ok := starlark.AsFloat(timeout)
+		if !ok {
+			return nil, fmt.Errorf("result: for parameter timeout: got %s, want a number of seconds or None", timeout.Type())
+		}
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeoutCause(ctx, time.Duration(secs*float64(time.Second)),
+			newAppError("TimeoutError", "result: task %d (%s) not done after %gs", fut.ID(), fut.App(), secs))
+		defer cancel()
+	}
+	return fut.Wait(ctx)
+}
+
+func futureResult(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var timeout starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "timeout?", &timeout); err != nil {
+		return nil, err
+	}
+	w := b.Receiver().(waitable)
+	fut := w.future()
+	v, err := wait(thread, fut, timeout)
+	if err != nil {
+		if !fut.Done() { // timeout or interrupt, not the task's failure
+			return nil, err
+		}
+		fut.Observe()
+		return nil, &resultError{err: err}
+	}
+	fut.Observe()
+	return w.value(v), nil
+}
+
+// resultError is what result() raises for a failed task. It prints the
+// task's failure with the app's backtrace and unwraps to the task error so
+// the caller can classify it.
+type resultError struct{ err error }
+
+func (e *resultError) Error() string { return failureText(e.err) }
+func (e *resultError) Unwrap() error { return e.err }
+
+func futureException(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var timeout starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "timeout?", &timeout); err != nil {
+		return nil, err
+	}
+	fut := b.Receiver().(waitable).future()
+	_, err := wait(thread, fut, timeout)
+	if !fut.Done() {
+		return nil, err
+	}
+	fut.Observe()
+	if err == nil {
+		return starlark.None, nil
+	}
+	return errorValueOf(err), nil
+}
+
+func futureDone(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	return starlark.Bool(b.Receiver().(waitable).future().Done()), nil
+}
+
+func futureRunning(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	s := b.Receiver().(waitable).future().State()
+	return starlark.Bool(s == dfk.Running || s == dfk.Joining), nil
+}
+
+func futureCancelled(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	_, err := b.Receiver().(waitable).future().Outcome()
+	return starlark.Bool(errors.Is(err, dfk.ErrInterrupted)), nil
+}
+
+// DataFuture is Parsl's DataFuture: a File an app produces, ready when the
+// app finishes.
+type DataFuture struct {
+	parent *dfk.Future
+	file   *File
+}
+
+var _ starlark.HasAttrs = (*DataFuture)(nil)
+
+func (d *DataFuture) String() string {
+	return fmt.Sprintf("<DataFuture %s of task %d>", d.file.path, d.parent.ID())
+}
+func (d *DataFuture) Type() string                { return "DataFuture" }
+func (d *DataFuture) Freeze()                     {}
+func (d *DataFuture) Truth() starlark.Bool        { return true }
+func (d *DataFuture) Hash() (uint32, error)       { return d.file.Hash() }
+func (d *DataFuture) future() *dfk.Future         { return d.parent }
+func (d *DataFuture) value(any) starlark.Value    { return d.file }
+func (d *DataFuture) AttrNames() []string {
+	return []string{"done", "exception", "file_obj", "filename", "filepath", "result", "tid"}
+}
+
+func (d *DataFuture) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "tid":
+		return starlark.MakeInt(d.parent.ID()), nil
+	case "file_obj":
+		return d.file, nil
+	case "filepath", "filename":
+		return d.file.Attr(name)
+	}
+	switch name {
+	case "result", "done", "exception", "running", "cancelled":
+		return appFutureMethods[name].BindReceiver(d), nil
+	}
+	return nil, nil
+}

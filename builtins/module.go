@@ -1,0 +1,273 @@
+package builtins
+
+import (
+	"fmt"
+
+	"go.starlark.net/starlark"
+	"go.starlark.net/starlarkstruct"
+
+	"github.com/starflow-hpc/starflow/dfk"
+)
+
+// Predeclared returns the names every script sees: the app decorators,
+// File, Config, executors, the parsl and sys modules, argv and __name__.
+// The values are fresh for each call (no package-level mutable state).
+func Predeclared(argv []string) starlark.StringDict {
+	argvList := make([]starlark.Value, len(argv))
+	for i, a := range argv {
+		argvList[i] = starlark.String(a)
+	}
+	av := starlark.NewList(argvList)
+	av.Freeze()
+
+	apps := starlark.StringDict{
+		"python_app": starlark.NewBuiltin("python_app", decorator(dfk.Python)),
+		"bash_app":   starlark.NewBuiltin("bash_app", decorator(dfk.Bash)),
+		"join_app":   starlark.NewBuiltin("join_app", decorator(dfk.JoinApp)),
+	}
+	ctors := starlark.StringDict{
+		"File":               starlark.NewBuiltin("File", newFileBuiltin),
+		"Config":             starlark.NewBuiltin("Config", newConfig),
+		"ThreadPoolExecutor": starlark.NewBuiltin("ThreadPoolExecutor", newThreadPoolExecutor),
+	}
+	parslMembers := starlark.StringDict{
+		"load":                   starlark.NewBuiltin("load", parslLoad),
+		"dfk":                    starlark.NewBuiltin("dfk", parslDFK),
+		"clear":                  starlark.NewBuiltin("clear", parslClear),
+		"wait_for_current_tasks": starlark.NewBuiltin("wait_for_current_tasks", waitForCurrentTasks),
+		"set_stream_logger":      starlark.NewBuiltin("set_stream_logger", acceptLogging),
+		"set_file_logger":        starlark.NewBuiltin("set_file_logger", acceptLogging),
+		"AUTO_LOGNAME":           autoLogname{},
+	}
+	for k, v := range apps {
+		parslMembers[k] = v
+	}
+	for k, v := range ctors {
+		parslMembers[k] = v
+	}
+	out := starlark.StringDict{
+		"parsl":    &starlarkstruct.Module{Name: "parsl", Members: parslMembers},
+		"sys":      &starlarkstruct.Module{Name: "sys", Members: starlark.StringDict{"argv": av}},
+		"argv":     av,
+		"__name__": starlark.String("__main__"),
+	}
+	for k, v := range apps {
+		out[k] = v
+	}
+	for k, v := range ctors {
+		out[k] = v
+	}
+	return out
+}
+
+// decorator is python_app / bash_app / join_app: bare (@python_app), called
+// (@python_app(cache=True)) or applied (f = python_app(f)).
+func decorator(kind dfk.Kind) func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error) {
+	return func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var (
+			function    starlark.Value = starlark.None
+			dataFlow    starlark.Value = starlark.None
+			cache                      = false
+			executors   starlark.Value = starlark.String("all")
+			ignoreCache starlark.Value = starlark.None
+		)
+		pairs := []any{"function?", &function, "data_flow_kernel?", &dataFlow, "cache?", &cache}
+		if kind != dfk.JoinApp {
+			pairs = append(pairs, "executors?", &executors)
+		}
+		pairs = append(pairs, "ignore_for_cache?", &ignoreCache)
+		if err := starlark.UnpackArgs(b.Name(), args, kwargs, pairs...); err != nil {
+			return nil, err
+		}
+		app := &App{kind: kind, cache: cache}
+		switch x := executors.(type) {
+		case starlark.String:
+			if x != "all" {
+				app.executors = []string{string(x)}
+			}
+		case *starlark.List, starlark.Tuple:
+			labels, err := stringList(b.Name(), "executors", x)
+			if err != nil {
+				return nil, err
+			}
+			app.executors = labels
+		default:
+			return nil, fmt.Errorf(`%s: for parameter executors: got %s, want "all" or a list of executor labels`, b.Name(), executors.Type())
+		}
+		if ignoreCache != starlark.None {
+			names, err := stringList(b.Name(), "ignore_for_cache", ignoreCache)
+			if err != nil {
+				return nil, err
+			}
+			app.ignoreForCache = names
+		}
+		if function == starlark.None {
+			// Called form: return the decorator that takes the function.
+			return starlark.NewBuiltin(b.Name(), func(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+				var fn starlark.Value
+				if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &fn); err != nil {
+					return nil, err
+				}
+				a := &App{kind: app.kind, cache: app.cache, executors: app.executors, ignoreForCache: app.ignoreForCache}
+				return wrap(b.Name(), a, fn)
+			}), nil
+		}
+		return wrap(b.Name(), app, function)
+	}
+}
+
+func wrap(name string, app *App, fn starlark.Value) (starlark.Value, error) {
+	f, ok := fn.(*starlark.Function)
+	if !ok {
+		return nil, fmt.Errorf("%s: got %s, want a function defined with def", name, fn.Type())
+	}
+	app.fn = f
+	return app, nil
+}
+
+func stringList(fn, param string, v starlark.Value) ([]string, error) {
+	it, ok := v.(starlark.Iterable)
+	if !ok {
+		return nil, fmt.Errorf("%s: for parameter %s: got %s, want a list of strings", fn, param, v.Type())
+	}
+	var out []string
+	iter := it.Iterate()
+	defer iter.Done()
+	var e starlark.Value
+	for iter.Next(&e) {
+		s, ok := e.(starlark.String)
+		if !ok {
+			return nil, fmt.Errorf("%s: for parameter %s: got %s in the list, want string", fn, param, e.Type())
+		}
+		out = append(out, string(s))
+	}
+	return out, nil
+}
+
+func parslLoad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	var cfgV starlark.Value = starlark.None
+	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "config?", &cfgV); err != nil {
+		return nil, err
+	}
+	s, err := sessionOf(thread)
+	if err != nil {
+		return nil, err
+	}
+	var cfg *Config
+	switch x := cfgV.(type) {
+	case *Config:
+		cfg = x
+	case starlark.NoneType:
+		cfg = defaultConfig(s.opts.Workers)
+	default:
+		return nil, fmt.Errorf("%s: for parameter config: got %s, want Config", b.Name(), cfgV.Type())
+	}
+	kr, err := s.load(cfg)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
+	}
+	return &DFKValue{kr: kr}, nil
+}
+
+func parslDFK(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	s, err := sessionOf(thread)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	kr := s.current
+	s.mu.Unlock()
+	if kr == nil {
+		return nil, fmt.Errorf("%s: no configuration loaded; call parsl.load(config) first", b.Name())
+	}
+	return &DFKValue{kr: kr}, nil
+}
+
+func parslClear(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	s, err := sessionOf(thread)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.clear(); err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
+	}
+	return starlark.None, nil
+}
+
+func waitForCurrentTasks(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	s, err := sessionOf(thread)
+	if err != nil {
+		return nil, err
+	}
+	s.mu.Lock()
+	kr := s.current
+	s.mu.Unlock()
+	if kr == nil {
+		return starlark.None, nil
+	}
+	if err := kr.k.WaitAll(s.ctx); err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
+	}
+	return starlark.None, nil
+}
+
+// acceptLogging takes Parsl's logging set-up calls: starflow always logs to
+// runinfo/NNN/starflow.log, with --log-level.
+func acceptLogging(_ *starlark.Thread, _ *starlark.Builtin, _ starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+	return starlark.None, nil
+}
+
+// DFKValue is what parsl.load and parsl.dfk() return.
+type DFKValue struct{ kr *kernelRun }
+
+var _ starlark.HasAttrs = (*DFKValue)(nil)
+
+func (d *DFKValue) String() string        { return fmt.Sprintf("<DataFlowKernel run_dir=%s>", d.kr.dir) }
+func (d *DFKValue) Type() string          { return "DataFlowKernel" }
+func (d *DFKValue) Freeze()               {}
+func (d *DFKValue) Truth() starlark.Bool  { return true }
+func (d *DFKValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: DataFlowKernel") }
+func (d *DFKValue) AttrNames() []string {
+	return []string{"cleanup", "config", "run_dir", "wait_for_current_tasks"}
+}
+
+func (d *DFKValue) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "run_dir":
+		return starlark.String(d.kr.dir), nil
+	case "config":
+		return d.kr.cfg, nil
+	case "wait_for_current_tasks":
+		return starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+				return nil, err
+			}
+			s, err := sessionOf(thread)
+			if err != nil {
+				return nil, err
+			}
+			return starlark.None, d.kr.k.WaitAll(s.ctx)
+		}), nil
+	case "cleanup":
+		return starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+				return nil, err
+			}
+			s, err := sessionOf(thread)
+			if err != nil {
+				return nil, err
+			}
+			return starlark.None, s.clear()
+		}), nil
+	}
+	return nil, nil
+}

@@ -1,0 +1,294 @@
+// Package builtins is the script-visible API of starflow: the app
+// decorators, futures, File, Config and executor constructors and the
+// parsl module. It turns Starlark calls into dfk tasks and dfk outcomes
+// back into Starlark values.
+package builtins
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+	"go.starlark.net/starlark"
+
+	"github.com/starflow-hpc/starflow/dfk"
+)
+
+// Options are the host's settings for one `starflow run`.
+type Options struct {
+	RunDirRoot string // --run-dir: where runinfo/NNN folders go
+	Workers    int    // --workers: size of the default pool; 0 = cores
+	Argv       []string
+	Stdout     io.Writer // script print() and bash apps without stdout=
+	Stderr     io.Writer
+	Logger     hclog.Logger
+	// Config, when set (--config), replaces whatever the script loads.
+	Config *Config
+	// OnRunStart is called with the folder of each new run, before its
+	// first task, so the host can send its log there.
+	OnRunStart func(dir string) error
+	// Observer receives task events (progress, monitoring).
+	Observer dfk.Observer
+}
+
+// Session is the host state of one script run: the current kernel (Parsl's
+// DFK), created by parsl.load or, lazily, by the first app call.
+type Session struct {
+	opts Options
+	log  hclog.Logger
+	ctx  context.Context // cancelled on interrupt
+
+	printMu sync.Mutex
+
+	mu      sync.Mutex
+	current *kernelRun
+	runs    []*kernelRun
+}
+
+// kernelRun is one loaded configuration and its run folder.
+type kernelRun struct {
+	k      *dfk.Kernel
+	cfg    *Config
+	dir    string
+	start  time.Time
+	closed bool
+}
+
+// NewSession prepares a session; nothing is created on disk until the
+// first kernel starts.
+func NewSession(ctx context.Context, opts Options) *Session {
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	if opts.Stdout == nil {
+		opts.Stdout = os.Stdout
+	}
+	if opts.Stderr == nil {
+		opts.Stderr = os.Stderr
+	}
+	if opts.RunDirRoot == "" {
+		opts.RunDirRoot = "runinfo"
+	}
+	return &Session{opts: opts, log: opts.Logger, ctx: ctx}
+}
+
+const sessionKey = "starflow.session"
+
+// Attach makes the session reachable from a Starlark thread.
+func (s *Session) Attach(thread *starlark.Thread) { thread.SetLocal(sessionKey, s) }
+
+func sessionOf(thread *starlark.Thread) (*Session, error) {
+	s, ok := thread.Local(sessionKey).(*Session)
+	if !ok {
+		return nil, errors.New("starflow: no session on this thread")
+	}
+	return s, nil
+}
+
+// Print writes one line of script output; prints from concurrent apps do
+// not interleave within a line.
+func (s *Session) Print(_ *starlark.Thread, msg string) {
+	s.printMu.Lock()
+	defer s.printMu.Unlock()
+	fmt.Fprintln(s.opts.Stdout, msg)
+}
+
+// Context is cancelled when the run is interrupted.
+func (s *Session) Context() context.Context { return s.ctx }
+
+// kernel returns the current kernel, starting the default one if the
+// script never called parsl.load.
+func (s *Session) kernel() (*kernelRun, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.current != nil {
+		return s.current, nil
+	}
+	cfg := s.opts.Config
+	if cfg == nil {
+		cfg = defaultConfig(s.opts.Workers)
+	}
+	return s.startLocked(cfg)
+}
+
+func defaultConfig(workers int) *Config {
+	if workers <= 0 {
+		workers = runtime.NumCPU()
+	}
+	return &Config{
+		executors: []executorValue{&ThreadPoolExecutor{label_: "threads", maxThreads: workers}},
+		appCache:  true,
+		retries:   0,
+	}
+}
+
+// load is parsl.load: start a kernel for cfg.
+func (s *Session) load(cfg *Config) (*kernelRun, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.current != nil {
+		return nil, errors.New("a configuration is already loaded; call parsl.clear() first")
+	}
+	if s.opts.Config != nil && cfg != s.opts.Config {
+		s.log.Info("--config replaces the configuration the script loads")
+		cfg = s.opts.Config
+	}
+	return s.startLocked(cfg)
+}
+
+func (s *Session) startLocked(cfg *Config) (*kernelRun, error) {
+	root := s.opts.RunDirRoot
+	if cfg.runDir != "" && s.opts.RunDirRoot == "runinfo" {
+		root = cfg.runDir
+	}
+	dir, err := NextRunDir(root)
+	if err != nil {
+		return nil, err
+	}
+	if s.opts.OnRunStart != nil {
+		if err := s.opts.OnRunStart(dir); err != nil {
+			return nil, err
+		}
+	}
+	exs := make([]dfk.Executor, 0, len(cfg.executors))
+	for _, ev := range cfg.executors {
+		ex, err := ev.build(s)
+		if err != nil {
+			return nil, err
+		}
+		exs = append(exs, ex)
+	}
+	k, err := dfk.New(s.ctx, dfk.Config{
+		Executors:    exs,
+		Retries:      cfg.retries,
+		RetryHandler: cfg.retryHandler(s),
+		Logger:       s.log.Named("dfk"),
+		Observer:     s.opts.Observer,
+	})
+	if err != nil {
+		return nil, err
+	}
+	kr := &kernelRun{k: k, cfg: cfg, dir: dir, start: time.Now()}
+	s.current = kr
+	s.runs = append(s.runs, kr)
+	s.log.Info("run started", "run_dir", dir, "executors", k.Labels(), "retries", cfg.retries)
+	return kr, nil
+}
+
+// clear is parsl.clear: wait for the current kernel's tasks and shut it down.
+func (s *Session) clear() error {
+	s.mu.Lock()
+	kr := s.current
+	s.current = nil
+	s.mu.Unlock()
+	if kr == nil {
+		return nil
+	}
+	return s.closeRun(kr)
+}
+
+func (s *Session) closeRun(kr *kernelRun) error {
+	if kr.closed {
+		return nil
+	}
+	kr.closed = true
+	werr := kr.k.WaitAll(s.ctx)
+	serr := kr.k.Shutdown(context.Background())
+	return errors.Join(werr, serr)
+}
+
+// Finish waits for every task of every kernel the script started, shuts
+// them down and returns them for the summary. Called once, at the end of
+// the script (or after an interrupt, when waiting ends at once).
+func (s *Session) Finish() ([]*dfk.Kernel, error) {
+	s.mu.Lock()
+	runs := append([]*kernelRun(nil), s.runs...)
+	s.current = nil
+	s.mu.Unlock()
+	var errs []error
+	ks := make([]*dfk.Kernel, 0, len(runs))
+	for _, kr := range runs {
+		if err := s.closeRun(kr); err != nil && !errors.Is(err, context.Canceled) {
+			errs = append(errs, err)
+		}
+		ks = append(ks, kr.k)
+	}
+	return ks, errors.Join(errs...)
+}
+
+// Interrupt stops every kernel: nothing new runs, running tasks are
+// cancelled.
+func (s *Session) Interrupt(cause error) {
+	s.mu.Lock()
+	runs := append([]*kernelRun(nil), s.runs...)
+	s.mu.Unlock()
+	for _, kr := range runs {
+		kr.k.Interrupt(cause)
+	}
+}
+
+// Kernels returns every kernel started so far.
+func (s *Session) Kernels() []*dfk.Kernel {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]*dfk.Kernel, len(s.runs))
+	for i, kr := range s.runs {
+		out[i] = kr.k
+	}
+	return out
+}
+
+// RunDirs returns the run folders created so far.
+func (s *Session) RunDirs() []string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]string, len(s.runs))
+	for i, kr := range s.runs {
+		out[i] = kr.dir
+	}
+	return out
+}
+
+// NextRunDir creates root/NNN with the next free number (000, 001, ...),
+// as Parsl numbers its runinfo folders.
+func NextRunDir(root string) (string, error) {
+	if err := os.MkdirAll(root, 0o755); err != nil {
+		return "", fmt.Errorf("create run folder: %w", err)
+	}
+	entries, err := os.ReadDir(root)
+	if err != nil {
+		return "", fmt.Errorf("create run folder: %w", err)
+	}
+	var used []int
+	for _, e := range entries {
+		if n, err := strconv.Atoi(e.Name()); err == nil && e.IsDir() {
+			used = append(used, n)
+		}
+	}
+	sort.Ints(used)
+	next := 0
+	if len(used) > 0 {
+		next = used[len(used)-1] + 1
+	}
+	for tries := 0; tries < 100; tries++ {
+		dir := filepath.Join(root, fmt.Sprintf("%03d", next))
+		err := os.Mkdir(dir, 0o755)
+		if err == nil {
+			return dir, nil
+		}
+		if !errors.Is(err, os.ErrExist) {
+			return "", fmt.Errorf("create run folder: %w", err)
+		}
+		next++ // another run took it meanwhile
+	}
+	return "", fmt.Errorf("create run folder in %s: no free number", root)
+}

@@ -1,0 +1,99 @@
+// Command starflow runs Parsl-style scientific workflows written in
+// Starlark (or in the Parsl dialect of Python) on this machine or a
+// Slurm cluster.
+package main
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+
+	"github.com/alecthomas/kong"
+)
+
+// Exit codes, as a Unix tool reports them.
+const (
+	exitOK          = 0
+	exitTaskFailed  = 1 // a task failed and the script never looked
+	exitUsage       = 2 // bad command line, script or configuration
+	exitInterrupted = 130
+	exitTerminated  = 143
+)
+
+// version is set by the linker (make build).
+var version = "dev"
+
+type cli struct {
+	Run     runCmd     `cmd:"" help:"Run a workflow script."`
+	Version versionCmd `cmd:"" help:"Print starflow's version."`
+}
+
+const description = `starflow runs Parsl-style workflows written in Starlark.
+
+Apps (python_app, bash_app, join_app) return futures; starflow builds the
+task graph as the script runs, runs each task once its inputs are ready,
+and records every run under ./runinfo/NNN/.`
+
+func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
+
+// exitError carries a process exit code out of a command.
+type exitError struct{ code int }
+
+func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
+
+func run(args []string, stdout, stderr io.Writer) int {
+	var c cli
+	parser, err := kong.New(&c,
+		kong.Name("starflow"),
+		kong.Description(description),
+		kong.UsageOnError(),
+		kong.Writers(stdout, stderr),
+		kong.Exit(func(code int) { panic(&exitError{code}) }),
+		kong.ConfigureHelp(kong.HelpOptions{Compact: true}),
+	)
+	if err != nil {
+		fmt.Fprintln(stderr, "starflow:", err)
+		return exitUsage
+	}
+	code := exitOK
+	func() {
+		defer func() {
+			if r := recover(); r != nil {
+				e, ok := r.(*exitError)
+				if !ok {
+					panic(r)
+				}
+				code = e.code
+			}
+		}()
+		kctx, err := parser.Parse(args)
+		if err != nil {
+			fmt.Fprintf(stderr, "starflow: %v\n", err)
+			code = exitUsage
+			return
+		}
+		err = kctx.Run(&globals{stdout: stdout, stderr: stderr})
+		var ee *exitError
+		switch {
+		case errors.As(err, &ee):
+			code = ee.code
+		case err != nil:
+			fmt.Fprintf(stderr, "starflow: %v\n", err)
+			code = exitUsage
+		}
+	}()
+	return code
+}
+
+// globals are what every command gets besides its flags.
+type globals struct {
+	stdout, stderr io.Writer
+}
+
+type versionCmd struct{}
+
+func (versionCmd) Run(g *globals) error {
+	fmt.Fprintf(g.stdout, "starflow %s\n", version)
+	return nil
+}

@@ -1,0 +1,56 @@
+package bash
+
+import (
+	"os"
+	"sync"
+	"syscall"
+
+	"golang.org/x/sys/unix"
+)
+
+// group kills a command's process group without ever signalling a group id
+// that may have been recycled: the id stays the leader's only until the
+// leader is reaped, and pid_max can be as small as 32768.
+type group struct {
+	mu     sync.Mutex
+	reaped bool // the leader may be reaped from now on; its id is no longer ours
+}
+
+// kill sends SIGKILL to the whole group, so that backgrounded children die
+// with the shell instead of outliving the app. It returns os.ErrProcessDone
+// once the leader may have been reaped, which exec.Cmd takes to mean that a
+// late cancellation changed nothing.
+func (g *group) kill(pgid int) error {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if g.reaped {
+		return os.ErrProcessDone
+	}
+	return syscall.Kill(-pgid, syscall.SIGKILL)
+}
+
+// finish blocks until the leader has exited but leaves it unreaped, so its
+// zombie still pins the group id while whatever the command left behind is
+// killed. Only then may cmd.Wait reap it.
+func (g *group) finish(pgid int) {
+	exited := waitExited(pgid) == nil
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if exited {
+		// ESRCH is fine: nothing was left behind.
+		_ = syscall.Kill(-pgid, syscall.SIGKILL)
+	}
+	g.reaped = true
+}
+
+// waitExited waits for pid to exit without reaping it (WNOWAIT).
+func waitExited(pid int) error {
+	for {
+		var info unix.Siginfo
+		err := unix.Waitid(unix.P_PID, pid, &info, unix.WEXITED|unix.WNOWAIT, nil)
+		// The Go runtime's preemption signals interrupt the wait.
+		if err != unix.EINTR {
+			return err
+		}
+	}
+}

@@ -1,0 +1,127 @@
+// Package interp turns a script into a running Starlark program: it lowers
+// the Parsl dialect (decorators, imports), parses and resolves with
+// starflow's language options, and runs the result on a thread that
+// carries the session. Errors come back with the user's file:line:col.
+package interp
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"go.starlark.net/resolve"
+	"go.starlark.net/starlark"
+	"go.starlark.net/syntax"
+
+	"github.com/starflow-hpc/starflow/builtins"
+)
+
+// FileOptions are the language options of every starflow script: sets,
+// while loops, top-level control flow, global reassignment and recursion.
+func FileOptions() *syntax.FileOptions {
+	return &syntax.FileOptions{
+		Set:             true,
+		While:           true,
+		TopLevelControl: true,
+		GlobalReassign:  true,
+		Recursion:       true,
+	}
+}
+
+// Modules is the table of Python-style imports a script may use.
+func Modules() ModuleTable {
+	apps := map[string]string{"python_app": "python_app", "bash_app": "bash_app", "join_app": "join_app"}
+	parsl := map[string]string{"Config": "Config", "File": "File", "ThreadPoolExecutor": "ThreadPoolExecutor"}
+	for k, v := range apps {
+		parsl[k] = v
+	}
+	return ModuleTable{
+		"parsl":                     {Value: "parsl", Names: parsl},
+		"parsl.app":                 {Names: map[string]string{}},
+		"parsl.app.app":             {Names: apps},
+		"parsl.config":              {Names: map[string]string{"Config": "Config"}},
+		"parsl.executors":           {Names: map[string]string{"ThreadPoolExecutor": "ThreadPoolExecutor"}},
+		"parsl.executors.threads":   {Names: map[string]string{"ThreadPoolExecutor": "ThreadPoolExecutor"}},
+		"parsl.data_provider":       {Names: map[string]string{}},
+		"parsl.data_provider.files": {Names: map[string]string{"File": "File"}},
+		"sys":                       {Value: "sys", Names: map[string]string{"argv": "argv"}},
+	}
+}
+
+// Program is a compiled script, ready to run.
+type Program struct {
+	path        string
+	prog        *starlark.Program
+	predeclared starlark.StringDict
+}
+
+// Compile reads, lowers, parses, resolves and compiles the script at path.
+// It has no side effects: a script that does not compile leaves nothing
+// behind.
+func Compile(path string, argv []string) (*Program, error) {
+	src, err := os.ReadFile(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("%s: no such script", path)
+		}
+		return nil, fmt.Errorf("read script: %w", err)
+	}
+	return CompileSource(path, src, argv)
+}
+
+// CompileSource is Compile for a script already in memory.
+func CompileSource(path string, src []byte, argv []string) (*Program, error) {
+	predeclared := builtins.Predeclared(argv)
+	f, err := Parse(path, src, FileOptions(), Modules())
+	if err != nil {
+		return nil, err
+	}
+	prog, err := starlark.FileProgram(f, predeclared.Has)
+	if err != nil {
+		return nil, err
+	}
+	return &Program{path: path, prog: prog, predeclared: predeclared}, nil
+}
+
+// Exec runs the program's top level on a new thread attached to session.
+// Cancelling ctx cancels the thread (an interrupt). It returns the module's
+// globals, even on error.
+func (p *Program) Exec(ctx context.Context, session *builtins.Session) (starlark.StringDict, error) {
+	thread := &starlark.Thread{Name: "main", Print: session.Print}
+	session.Attach(thread)
+	stop := context.AfterFunc(ctx, func() { thread.Cancel(context.Cause(ctx).Error()) })
+	defer stop()
+	return p.prog.Init(thread, p.predeclared)
+}
+
+// FormatError renders an error from Compile or Exec as the user should see
+// it: `file:line:col: message`, then the Starlark backtrace if there is one.
+func FormatError(err error) string {
+	var ev *starlark.EvalError
+	if errors.As(err, &ev) {
+		pos := innermost(ev.CallStack)
+		first, _, _ := strings.Cut(ev.Msg, "\n")
+		return fmt.Sprintf("%s: %s\n%s", pos, first, strings.TrimRight(ev.Backtrace(), "\n"))
+	}
+	var el resolve.ErrorList
+	if errors.As(err, &el) {
+		lines := make([]string, len(el))
+		for i, e := range el {
+			lines[i] = fmt.Sprintf("%s: %s", e.Pos, e.Msg)
+		}
+		return strings.Join(lines, "\n")
+	}
+	return err.Error()
+}
+
+// innermost is the position of the deepest frame that is in Starlark code.
+func innermost(cs starlark.CallStack) syntax.Position {
+	for i := len(cs) - 1; i >= 0; i-- {
+		if cs[i].Pos.IsValid() && cs[i].Pos.Filename() != "<builtin>" {
+			return cs[i].Pos
+		}
+	}
+	return syntax.Position{}
+}
