@@ -35,7 +35,9 @@ var (
 	_ executorValue     = (*ThreadPoolExecutor)(nil)
 )
 
-func (c *Config) String() string        { return fmt.Sprintf("Config(executors=%s)", executorsList(c.executors)) }
+func (c *Config) String() string {
+	return fmt.Sprintf("Config(executors=%s)", executorsList(c.executors))
+}
 func (c *Config) Type() string          { return "Config" }
 func (c *Config) Freeze()               { c.frozen = true }
 func (c *Config) Truth() starlark.Bool  { return true }
@@ -95,11 +97,11 @@ var configExtras = []string{
 func newConfig(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var (
 		exList       starlark.Iterable = starlark.NewList(nil)
-		retries      = 0
+		retries                        = 0
 		retryHandler starlark.Value    = starlark.None
-		runDir       = "runinfo"
-		appCache     = true
-		ckptMode     starlark.Value = starlark.None
+		runDir                         = "runinfo"
+		appCache                       = true
+		ckptMode     starlark.Value    = starlark.None
 	)
 	c := &Config{extra: map[string]starlark.Value{}}
 	pairs := []any{
@@ -191,11 +193,13 @@ func (t *ThreadPoolExecutor) label() string { return t.label_ }
 func (t *ThreadPoolExecutor) String() string {
 	return fmt.Sprintf("ThreadPoolExecutor(label=%q, max_threads=%d)", t.label_, t.maxThreads)
 }
-func (t *ThreadPoolExecutor) Type() string          { return "ThreadPoolExecutor" }
-func (t *ThreadPoolExecutor) Freeze()               {}
-func (t *ThreadPoolExecutor) Truth() starlark.Bool  { return true }
-func (t *ThreadPoolExecutor) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: ThreadPoolExecutor") }
-func (t *ThreadPoolExecutor) AttrNames() []string   { return []string{"label", "max_threads"} }
+func (t *ThreadPoolExecutor) Type() string         { return "ThreadPoolExecutor" }
+func (t *ThreadPoolExecutor) Freeze()              {}
+func (t *ThreadPoolExecutor) Truth() starlark.Bool { return true }
+func (t *ThreadPoolExecutor) Hash() (uint32, error) {
+	return 0, fmt.Errorf("unhashable: ThreadPoolExecutor")
+}
+func (t *ThreadPoolExecutor) AttrNames() []string { return []string{"label", "max_threads"} }
 func (t *ThreadPoolExecutor) Attr(name string) (starlark.Value, error) {
 	switch name {
 	case "label":

@@ -181,12 +181,12 @@ var _ starlark.HasAttrs = (*DataFuture)(nil)
 func (d *DataFuture) String() string {
 	return fmt.Sprintf("<DataFuture %s of task %d>", d.file.path, d.parent.ID())
 }
-func (d *DataFuture) Type() string                { return "DataFuture" }
-func (d *DataFuture) Freeze()                     {}
-func (d *DataFuture) Truth() starlark.Bool        { return true }
-func (d *DataFuture) Hash() (uint32, error)       { return d.file.Hash() }
-func (d *DataFuture) future() *dfk.Future         { return d.parent }
-func (d *DataFuture) value(any) starlark.Value    { return d.file }
+func (d *DataFuture) Type() string             { return "DataFuture" }
+func (d *DataFuture) Freeze()                  {}
+func (d *DataFuture) Truth() starlark.Bool     { return true }
+func (d *DataFuture) Hash() (uint32, error)    { return d.file.Hash() }
+func (d *DataFuture) future() *dfk.Future      { return d.parent }
+func (d *DataFuture) value(any) starlark.Value { return d.file }
 func (d *DataFuture) AttrNames() []string {
 	return []string{"done", "exception", "file_obj", "filename", "filepath", "result", "tid"}
 }

@@ -268,4 +268,3 @@ func isDependencyError(err error) bool {
 }
 
 func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }
-
