@@ -49,8 +49,8 @@ func Parse(filename string, src []byte, opts *syntax.FileOptions, modules Module
 	if opts == nil {
 		opts = &syntax.FileOptions{}
 	}
-	// Fast path: no "@" and no "import" means nothing to lower.
-	if bytes.IndexByte(src, '@') < 0 && !bytes.Contains(src, []byte("import")) {
+	// Fast path: no "@", "import" or ".load" means nothing to lower.
+	if bytes.IndexByte(src, '@') < 0 && !bytes.Contains(src, []byte("import")) && !bytes.Contains(src, []byte(".load")) {
 		return opts.Parse(filename, src, 0)
 	}
 
@@ -86,6 +86,10 @@ func Parse(filename string, src []byte, opts *syntax.FileOptions, modules Module
 	f.Stmts = stmts
 	return f, nil
 }
+
+// LoadAttr is what an attribute written ".load" is called after lowering:
+// modules with a load function (parsl, json) expose it under this name too.
+const LoadAttr = "LOAD"
 
 // A lineCol keys statements found in the text by where they start.
 type lineCol struct{ line, col int32 }
@@ -128,6 +132,15 @@ func (l *lowering) rewrite(src []byte) []byte {
 			continue // inside an import already lowered
 		}
 		at := lineCol{s.pos.line, s.pos.col}
+		if s.kind == startLoadAttr {
+			// "load" is a Starlark keyword, so parsl.load(config) would not
+			// parse; the attribute is spelt LoadAttr's way instead, same
+			// length so nothing after it moves.
+			out = append(out, src[last:s.pos.off]...)
+			out = append(out, LoadAttr...)
+			last = s.pos.off + len(LoadAttr)
+			continue
+		}
 		if s.kind == startDecorator {
 			out = append(out, src[last:s.pos.off]...)
 			out = append(out, '+')

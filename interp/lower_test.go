@@ -379,3 +379,23 @@ func BenchmarkParse5000Lines(b *testing.B) {
 		}
 	}
 }
+
+func TestParseLoadAttribute(t *testing.T) {
+	src := "x = parsl.load(cfg)  # .load in a comment\ny = \"a.load\"\nz = json.load(f).load\n"
+	f, err := Parse("t.star", []byte(src), FileOptions(), Modules())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var names []string
+	syntax.Walk(f, func(n syntax.Node) bool {
+		if d, ok := n.(*syntax.DotExpr); ok {
+			start, _ := d.Name.Span()
+			names = append(names, fmt.Sprintf("%s@%d:%d", d.Name.Name, start.Line, start.Col))
+		}
+		return true
+	})
+	want := []string{"LOAD@1:11", "LOAD@3:18", "LOAD@3:10"}
+	if strings.Join(names, " ") != strings.Join(want, " ") {
+		t.Errorf("attributes = %v, want %v", names, want)
+	}
+}

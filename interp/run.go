@@ -16,6 +16,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/starflow-hpc/starflow/builtins"
+	"github.com/starflow-hpc/starflow/dfk"
 )
 
 // FileOptions are the language options of every starflow script: sets,
@@ -101,6 +102,19 @@ func (p *Program) Exec(ctx context.Context, session *builtins.Session) (starlark
 func FormatError(err error) string {
 	var ev *starlark.EvalError
 	if errors.As(err, &ev) {
+		if te, appErr, ok := appFailure(ev); ok {
+			// The script stopped in result() of a failed task: point at
+			// the app's line and show both stacks, the script's first.
+			var b strings.Builder
+			fmt.Fprintf(&b, "%s: task %d (%s) failed: %s\n", innermost(appErr.CallStack), te.ID, te.App, appErr.Msg)
+			b.WriteString(strings.TrimRight(ev.CallStack.String(), "\n"))
+			fmt.Fprintf(&b, "\n  task %d (%s) ran:\n", te.ID, te.App)
+			for _, fr := range appErr.CallStack {
+				fmt.Fprintf(&b, "    %s: in %s\n", fr.Pos, fr.Name)
+			}
+			fmt.Fprintf(&b, "Error: %s", appErr.Msg)
+			return b.String()
+		}
 		pos := innermost(ev.CallStack)
 		first, _, _ := strings.Cut(ev.Msg, "\n")
 		return fmt.Sprintf("%s: %s\n%s", pos, first, strings.TrimRight(ev.Backtrace(), "\n"))
@@ -114,6 +128,20 @@ func FormatError(err error) string {
 		return strings.Join(lines, "\n")
 	}
 	return err.Error()
+}
+
+// appFailure finds, behind a script error, the failed task and the
+// Starlark error its app raised.
+func appFailure(ev *starlark.EvalError) (*dfk.TaskError, *starlark.EvalError, bool) {
+	var te *dfk.TaskError
+	if !errors.As(ev.Unwrap(), &te) {
+		return nil, nil, false
+	}
+	var appErr *starlark.EvalError
+	if !errors.As(te.Err, &appErr) {
+		return nil, nil, false
+	}
+	return te, appErr, true
 }
 
 // innermost is the position of the deepest frame that is in Starlark code.

@@ -156,6 +156,7 @@ const (
 	startDecorator startKind = iota // "@" beginning a logical line
 	startImport                     // "import" beginning a statement
 	startFrom                       // "from" beginning a statement
+	startLoadAttr                   // ".load": an attribute named like Starlark's keyword
 )
 
 // A stmtStart is a decorator or an import keyword where a statement begins.
@@ -216,6 +217,8 @@ func findStarts(src []byte) []stmtStart {
 				starts = append(starts, stmtStart{startImport, pos})
 			case atClause && w == "from":
 				starts = append(starts, stmtStart{startFrom, pos})
+			case w == "load" && pos.off > 0 && c.src[pos.off-1] == '.':
+				starts = append(starts, stmtStart{startLoadAttr, pos})
 			}
 		case b == '(' || b == '[' || b == '{':
 			depth++

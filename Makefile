@@ -1,0 +1,39 @@
+# starflow: one static binary. `make test` is what CI runs.
+GO      ?= go
+BIN     ?= bin/starflow
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+
+.PHONY: build install test test-short bench lint clean
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/starflow
+
+install:
+	CGO_ENABLED=0 $(GO) install -trimpath -ldflags '$(LDFLAGS)' ./cmd/starflow
+
+# The whole suite, race detector on the packages with concurrency.
+test: lint
+	$(GO) test -count=1 ./...
+	$(GO) test -count=1 -race ./dfk/... ./executors/... ./builtins/...
+
+test-short:
+	$(GO) test -short ./...
+
+# Prints the benchmark table and writes bench/results.json.
+bench: build
+	$(GO) run ./bench -bin $(BIN) -out bench/results.json
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+	@cp go.mod /tmp/starflow-go.mod.$$$$; cp go.sum /tmp/starflow-go.sum.$$$$; \
+	  $(GO) mod tidy; \
+	  if ! cmp -s go.mod /tmp/starflow-go.mod.$$$$ || ! cmp -s go.sum /tmp/starflow-go.sum.$$$$; then \
+	    echo "go mod tidy changed go.mod/go.sum: commit the tidy result"; \
+	    cp /tmp/starflow-go.mod.$$$$ go.mod; cp /tmp/starflow-go.sum.$$$$ go.sum; rm -f /tmp/starflow-go.*.$$$$; exit 1; fi; \
+	  rm -f /tmp/starflow-go.*.$$$$
+	@./.ci/imports.sh
+
+clean:
+	rm -rf bin runinfo bench/results.json
