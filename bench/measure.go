@@ -1,0 +1,193 @@
+package main
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"time"
+)
+
+// result is one row of the table and one object of the JSON file.
+type result struct {
+	Name string `json:"name"`
+	N    int    `json:"n"`
+	Runs int    `json:"runs"`
+	// Seconds is the median wall time of the whole process, start to exit.
+	Seconds    float64   `json:"seconds"`
+	AllSeconds []float64 `json:"all_seconds"`
+	TasksPerS  float64   `json:"tasks_per_s"` // N / Seconds
+	// PeakRSSBytes is the median over runs of the child's peak RSS.
+	PeakRSSBytes    int64   `json:"peak_rss_bytes"`
+	RSSPerTaskBytes float64 `json:"rss_per_task_bytes"` // PeakRSSBytes / N, nothing subtracted
+	// For bash_true_2k: the plain `/bin/bash -c true` rate of this machine,
+	// measured in the same loop, and starflow's rate as a fraction of it.
+	BaselineTasksPerS float64  `json:"baseline_tasks_per_s,omitempty"`
+	RatioToBaseline   float64  `json:"ratio_to_baseline,omitempty"`
+	Targets           []target `json:"targets"`
+	Met               bool     `json:"met"`
+}
+
+// sample is one run of one workload.
+type sample struct {
+	wall    time.Duration
+	peakRSS int64 // bytes
+}
+
+// runner runs workloads as child processes of bin.
+type runner struct {
+	bin     string // absolute: children run in their own folders
+	scripts string // folder holding the workload scripts
+	scratch string // parent of every run's working folder
+	log     io.Writer
+}
+
+// once runs w's script for n tasks in a fresh working folder (so each run
+// starts from an empty runinfo/) and checks what it printed.
+func (r *runner) once(w workload, n int) (sample, error) {
+	dir, err := os.MkdirTemp(r.scratch, w.name+"-")
+	if err != nil {
+		return sample{}, err
+	}
+	defer os.RemoveAll(dir)
+	cmd := exec.Command(r.bin, "run", "--no-progress", filepath.Join(r.scripts, w.script), strconv.Itoa(n))
+	cmd.Dir = dir
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	start := time.Now()
+	err = cmd.Run()
+	wall := time.Since(start)
+	if err != nil {
+		return sample{}, fmt.Errorf("%s (n=%d): %w\n%s", w.name, n, err, tail(stderr.String()))
+	}
+	if got, want := strings.TrimSpace(stdout.String()), w.want(n); got != want {
+		return sample{}, fmt.Errorf("%s (n=%d): script printed %q, want %q\n%s", w.name, n, tail(got), want, tail(stderr.String()))
+	}
+	return sample{wall: wall, peakRSS: peakRSS(cmd.ProcessState)}, nil
+}
+
+// peakRSS is the child's high-water mark of resident memory, in bytes.
+func peakRSS(ps *os.ProcessState) int64 {
+	ru, ok := ps.SysUsage().(*syscall.Rusage)
+	if !ok {
+		return 0
+	}
+	if runtime.GOOS == "darwin" {
+		return int64(ru.Maxrss) // macOS reports bytes
+	}
+	return int64(ru.Maxrss) * 1024 // Linux reports KiB
+}
+
+// bashBaseline times n runs of `/bin/bash -c true`, one process per core at
+// a time: the most a bash app runner could hope for on this machine.
+func bashBaseline(n int) (time.Duration, error) {
+	var (
+		next  atomic.Int64
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		first error
+	)
+	start := time.Now()
+	for range runtime.NumCPU() {
+		wg.Go(func() {
+			for next.Add(1) <= int64(n) {
+				if err := exec.Command("/bin/bash", "-c", "true").Run(); err != nil {
+					mu.Lock()
+					if first == nil {
+						first = err
+					}
+					mu.Unlock()
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
+	if first != nil {
+		return 0, fmt.Errorf("baseline /bin/bash -c true: %w", first)
+	}
+	return time.Since(start), nil
+}
+
+// measure runs w for n tasks, runs times (after one small warm-up run, so the first
+// measured run does not pay for a cold page cache) and reduces the runs to
+// their medians. With a baseline, each run of w is paired with one of the
+// baseline, so a machine that slows down mid-benchmark slows both.
+func (r *runner) measure(w workload, n, runs int, warmUp bool) ([]result, error) {
+	if warmUp {
+		if _, err := r.once(w, w.quickN); err != nil {
+			return nil, err
+		}
+	}
+	var walls, base []time.Duration
+	var rss []int64
+	for i := range runs {
+		if w.baseline {
+			d, err := bashBaseline(n)
+			if err != nil {
+				return nil, err
+			}
+			base = append(base, d)
+			fmt.Fprintf(r.log, "bash_true_baseline: run %d/%d: %.3fs\n", i+1, runs, d.Seconds())
+		}
+		s, err := r.once(w, n)
+		if err != nil {
+			return nil, err
+		}
+		walls, rss = append(walls, s.wall), append(rss, s.peakRSS)
+		fmt.Fprintf(r.log, "%s: run %d/%d: %.3fs, peak RSS %s\n", w.name, i+1, runs, s.wall.Seconds(), bytesIEC(s.peakRSS))
+	}
+	res := summarise(w.name, n, walls)
+	res.PeakRSSBytes = median(rss)
+	res.RSSPerTaskBytes = float64(res.PeakRSSBytes) / float64(n)
+	var out []result
+	if w.baseline {
+		b := summarise("bash_true_baseline", n, base)
+		res.BaselineTasksPerS = b.TasksPerS
+		res.RatioToBaseline = res.TasksPerS / b.TasksPerS
+		out = append(out, b)
+	}
+	if err := judge(&res, w.targets); err != nil {
+		return nil, err
+	}
+	return append(out, res), nil
+}
+
+func summarise(name string, n int, walls []time.Duration) result {
+	r := result{Name: name, N: n, Runs: len(walls), Targets: []target{}}
+	for _, d := range walls {
+		r.AllSeconds = append(r.AllSeconds, d.Seconds())
+	}
+	r.Seconds = median(walls).Seconds()
+	r.TasksPerS = float64(n) / r.Seconds
+	return r
+}
+
+// median of a non-empty list; the mean of the middle two for an even count.
+func median[T ~int64](xs []T) T {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	m := len(s) / 2
+	if len(s)%2 == 1 {
+		return s[m]
+	}
+	return (s[m-1] + s[m]) / 2
+}
+
+// tail keeps the end of a child's output: where its error is.
+func tail(s string) string {
+	const max = 2000
+	if len(s) > max {
+		return "..." + s[len(s)-max:]
+	}
+	return s
+}
