@@ -70,6 +70,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 		kctx, err := parser.Parse(args)
 		if err != nil {
 			fmt.Fprintf(stderr, "starflow: %v\n", err)
+			fmt.Fprintf(stderr, "Run '%s --help' for usage.\n", commandPath(err))
 			code = exitUsage
 			return
 		}
@@ -84,6 +85,18 @@ func run(args []string, stdout, stderr io.Writer) int {
 		}
 	}()
 	return code
+}
+
+// commandPath names the command a parse error is about ("starflow run"),
+// so the hint points at the help that answers it.
+func commandPath(err error) string {
+	var pe *kong.ParseError
+	if errors.As(err, &pe) && pe.Context != nil {
+		if n := pe.Context.Selected(); n != nil {
+			return "starflow " + n.Path()
+		}
+	}
+	return "starflow"
 }
 
 // globals are what every command gets besides its flags.

@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"os/signal"
-	"strings"
-	"syscall"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
@@ -18,9 +15,9 @@ import (
 )
 
 type runCmd struct {
-	Script     string   `arg:"" help:"Workflow script (.star, or a Parsl .py)." placeholder:"SCRIPT"`
+	Script     string   `arg:"" passthrough:"" help:"Workflow script (.star, or a Parsl .py)." placeholder:"SCRIPT"`
 	Args       []string `arg:"" optional:"" passthrough:"" help:"Arguments for the script: argv (and sys.argv) is [SCRIPT, ARGS...]." placeholder:"ARGS"`
-	Config     string   `help:"Starlark file defining 'config = Config(...)'; replaces the configuration the script loads." placeholder:"FILE" type:"path"`
+	Config     string   `help:"Starlark file defining 'config = Config(...)'; replaces the configuration the script loads." placeholder:"FILE"`
 	Workers    int      `help:"Size of the default thread pool (default: number of cores)." placeholder:"N"`
 	RunDir     string   `help:"Folder for run records; each run gets NNN/ inside it." default:"runinfo" placeholder:"DIR"`
 	LogLevel   string   `help:"Level of runinfo/NNN/starflow.log: trace, debug, info, warn, error." default:"info" enum:"trace,debug,info,warn,error" placeholder:"LEVEL"`
@@ -29,17 +26,35 @@ type runCmd struct {
 
 func (r *runCmd) Help() string {
 	return `Runs SCRIPT to completion: every app call becomes a task that runs once
-the futures it was given are done. Script output goes to stdout; a live
-progress line to the terminal; the run's log to runinfo/NNN/starflow.log.
+the futures it was given are done. Script output goes to stdout, a live
+progress line to the terminal (never to a pipe or file), and the run's log
+to runinfo/NNN/starflow.log.
 
-Exit status: 0 all well; 1 a task failed and the script never looked at
-its future; 2 the script or its configuration is wrong; 130/143 stopped by
-SIGINT/SIGTERM (a second Ctrl-C exits at once).`
+Flags go before SCRIPT: everything after it is the script's own, in argv
+(and sys.argv).
+
+Examples:
+
+  starflow run examples/sweep.star
+  starflow run --workers 4 --log-level debug sweep.star --grid fine
+  starflow run --config cluster.star workflow.py
+
+Exit status:
+
+  0    every task succeeded, or the script handled each failure
+  1    a task failed: the script never looked at it, or stopped on it
+  2    bad command line, script or configuration
+  130  interrupted by SIGINT (a second Ctrl-C exits at once)
+  143  terminated by SIGTERM`
 }
 
 func (r *runCmd) Run(g *globals) error {
 	if r.Workers < 0 {
 		return fmt.Errorf("--workers: got %d, want 1 or more (0 means one per core)", r.Workers)
+	}
+	if r.Script == "--" && len(r.Args) > 0 {
+		// SCRIPT ends flag parsing, so a "--" before it arrives here.
+		r.Script, r.Args = r.Args[0], r.Args[1:]
 	}
 	argv := append([]string{r.Script}, r.Args...)
 	prog, err := interp.Compile(r.Script, argv)
@@ -54,6 +69,8 @@ func (r *runCmd) Run(g *globals) error {
 			return &exitError{exitUsage}
 		}
 	}
+	_, statErr := os.Stat(r.RunDir)
+	hadRunDir := statErr == nil
 
 	logOut := newLogSink()
 	defer logOut.Close()
@@ -66,17 +83,21 @@ func (r *runCmd) Run(g *globals) error {
 	defer sig.stop()
 
 	var bar *progress
-	stdout := g.stdout
+	stdout, stderr := g.stdout, g.stderr
 	if !r.NoProgress && isTerminal(g.stdout) {
 		bar = newProgress(g.stdout)
-		stdout = bar.Writer()
+		// Everything the script and its apps write clears the line first.
+		stdout = bar.Writer(g.stdout)
+		if isTerminal(g.stderr) {
+			stderr = bar.Writer(g.stderr)
+		}
 	}
 	session := builtins.NewSession(ctx, builtins.Options{
 		RunDirRoot: r.RunDir,
 		Workers:    r.Workers,
 		Argv:       argv,
 		Stdout:     stdout,
-		Stderr:     g.stderr,
+		Stderr:     stderr,
 		Logger:     logger,
 		Config:     cfg,
 		OnRunStart: logOut.OpenIn,
@@ -94,9 +115,8 @@ func (r *runCmd) Run(g *globals) error {
 	if bar != nil {
 		bar.Stop()
 	}
-	sum := summarize(kernels, time.Since(start))
-	logger.Info("run finished", "tasks", sum.total, "done", sum.done, "failed", sum.failed,
-		"unseen_failures", len(sum.unseen), "seconds", fmt.Sprintf("%.3f", sum.elapsed.Seconds()))
+	sum := summarize(kernels, session.RunDirs(), time.Since(start))
+	sum.log(logger)
 	if finishErr != nil && ctx.Err() == nil {
 		logger.Error("shutdown", "error", finishErr)
 	}
@@ -124,6 +144,9 @@ func (r *runCmd) Run(g *globals) error {
 		logOut.Discard()
 		for _, d := range session.RunDirs() {
 			_ = os.RemoveAll(d)
+		}
+		if !hadRunDir {
+			_ = os.Remove(r.RunDir) // only if empty: another run may be using it
 		}
 	}
 	if code != exitOK {
@@ -153,118 +176,3 @@ func loadConfigFile(path string) (*builtins.Config, error) {
 	}
 	return cfg, nil
 }
-
-// signals turns SIGINT/SIGTERM into a cancelled run; a second signal exits
-// at once.
-type signals struct {
-	ch   chan os.Signal
-	done chan struct{}
-	got  chan os.Signal
-}
-
-func watchSignals(cancel context.CancelCauseFunc, g *globals) *signals {
-	s := &signals{ch: make(chan os.Signal, 2), done: make(chan struct{}), got: make(chan os.Signal, 1)}
-	signal.Notify(s.ch, syscall.SIGINT, syscall.SIGTERM)
-	go func() {
-		select {
-		case sig := <-s.ch:
-			s.got <- sig
-			cancel(dfk.ErrInterrupted)
-		case <-s.done:
-			return
-		}
-		select {
-		case sig := <-s.ch:
-			fmt.Fprintln(g.stderr, "starflow: second signal, exiting now")
-			os.Exit(codeOf(sig))
-		case <-s.done:
-		}
-	}()
-	return s
-}
-
-func (s *signals) stop() {
-	signal.Stop(s.ch)
-	close(s.done)
-}
-
-func (s *signals) code() int {
-	select {
-	case sig := <-s.got:
-		s.got <- sig
-		return codeOf(sig)
-	default:
-		return exitInterrupted
-	}
-}
-
-func codeOf(sig os.Signal) int {
-	if sig == syscall.SIGTERM {
-		return exitTerminated
-	}
-	return exitInterrupted
-}
-
-// summary is what the end of a run reports.
-type summary struct {
-	total, done, failed int64
-	unseen              []*dfk.Future
-	elapsed             time.Duration
-}
-
-func summarize(kernels []*dfk.Kernel, elapsed time.Duration) summary {
-	s := summary{elapsed: elapsed}
-	for _, k := range kernels {
-		c := k.Counts()
-		s.total += c.Submitted
-		s.done += c.Done
-		s.failed += c.Failed
-		s.unseen = append(s.unseen, k.Unseen()...)
-	}
-	return s
-}
-
-func (s summary) line() string {
-	return fmt.Sprintf("%d tasks: %d done, %d failed, %d not run, in %.2fs",
-		s.total, s.done, s.failed, s.total-s.done-s.failed, s.elapsed.Seconds())
-}
-
-// failureReport names the first failures nobody looked at, root causes
-// first, with their logs.
-func (s summary) failureReport() string {
-	var b strings.Builder
-	roots, deps := 0, 0
-	for _, f := range s.unseen {
-		if _, err := f.Outcome(); isDependencyError(err) {
-			deps++
-		} else {
-			roots++
-		}
-	}
-	fmt.Fprintf(&b, "starflow: %d task(s) failed and the script never looked at them (%d failed themselves, %d for a failed dependency):\n", len(s.unseen), roots, deps)
-	shown := 0
-	for pass := 0; pass < 2 && shown < 5; pass++ {
-		for _, f := range s.unseen {
-			_, err := f.Outcome()
-			if isDependencyError(err) != (pass == 1) {
-				continue
-			}
-			if shown == 5 {
-				break
-			}
-			shown++
-			fmt.Fprintf(&b, "  %s\n", indent(builtins.FailureSummary(err)))
-		}
-	}
-	if len(s.unseen) > shown {
-		fmt.Fprintf(&b, "  ... and %d more (see starflow.log in the run folder)\n", len(s.unseen)-shown)
-	}
-	return b.String()
-}
-
-func isDependencyError(err error) bool {
-	var de *dfk.DependencyError
-	return errors.As(err, &de)
-}
-
-func indent(s string) string { return strings.ReplaceAll(s, "\n", "\n    ") }

@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/starflow-hpc/starflow/dfk"
+)
+
+// signals turns SIGINT/SIGTERM into a cancelled run, which stops launching
+// tasks and kills running bash apps; a second signal exits at once, for
+// when stopping takes longer than the user will wait.
+type signals struct {
+	ch     chan os.Signal
+	done   chan struct{}
+	got    chan os.Signal // the first signal, once it came
+	cancel context.CancelCauseFunc
+	stderr io.Writer
+	exit   func(code int)
+}
+
+func watchSignals(cancel context.CancelCauseFunc, g *globals) *signals {
+	s := newSignals(cancel, g.stderr, os.Exit)
+	signal.Notify(s.ch, syscall.SIGINT, syscall.SIGTERM)
+	go s.loop()
+	return s
+}
+
+func newSignals(cancel context.CancelCauseFunc, stderr io.Writer, exit func(int)) *signals {
+	return &signals{
+		ch:     make(chan os.Signal, 2),
+		done:   make(chan struct{}),
+		got:    make(chan os.Signal, 1),
+		cancel: cancel,
+		stderr: stderr,
+		exit:   exit,
+	}
+}
+
+func (s *signals) loop() {
+	select {
+	case sig := <-s.ch:
+		s.got <- sig
+		s.cancel(dfk.ErrInterrupted)
+	case <-s.done:
+		return
+	}
+	select {
+	case sig := <-s.ch:
+		fmt.Fprintln(s.stderr, "starflow: second signal, exiting now")
+		s.exit(codeOf(sig))
+	case <-s.done:
+	}
+}
+
+func (s *signals) stop() {
+	signal.Stop(s.ch)
+	close(s.done)
+}
+
+// code is the exit status for the first signal.
+func (s *signals) code() int {
+	select {
+	case sig := <-s.got:
+		s.got <- sig
+		return codeOf(sig)
+	default:
+		return exitInterrupted
+	}
+}
+
+func codeOf(sig os.Signal) int {
+	if sig == syscall.SIGTERM {
+		return exitTerminated
+	}
+	return exitInterrupted
+}
