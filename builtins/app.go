@@ -94,6 +94,20 @@ func (a *App) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs 
 	if err != nil {
 		return nil, err
 	}
+	// Check the call before starting a kernel: a script whose first call
+	// is wrong must leave no run folder behind.
+	c, err := a.prepare(args, kwargs)
+	if err != nil {
+		return nil, err
+	}
+	outputs, err := outputFiles(c.special["outputs"])
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", a.fn.Name(), err)
+	}
+	io, err := a.bashIO(c)
+	if err != nil {
+		return nil, err
+	}
 	kr, err := s.kernel()
 	if err != nil {
 		return nil, err
@@ -102,17 +116,8 @@ func (a *App) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs 
 	if err != nil {
 		return nil, err
 	}
-	c, err := a.prepare(args, kwargs)
-	if err != nil {
-		return nil, err
-	}
-	io, err := a.bashIO(c, kr.dir)
-	if err != nil {
-		return nil, err
-	}
-	outputs, err := outputFiles(c.special["outputs"])
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", a.fn.Name(), err)
+	if io != nil {
+		io.runDir = kr.dir
 	}
 	fut := kr.k.Submit(dfk.Spec{
 		App:      a.fn.Name(),
@@ -336,10 +341,17 @@ func (a *App) runner(s *Session, c *call, io *bashIO) func(context.Context, dfk.
 	return func(ctx context.Context, env dfk.Env) (any, error) {
 		args, kwargs := c.args, c.kwargs
 		if c.hasFut {
-			args = resolveTuple(args)
+			var err error
+			if args, err = resolveTuple(args); err != nil {
+				return nil, err
+			}
 			kwargs = make([]starlark.Tuple, len(c.kwargs))
 			for i, kv := range c.kwargs {
-				kwargs[i] = starlark.Tuple{kv[0], resolve(kv[1])}
+				v, err := resolve(kv[1])
+				if err != nil {
+					return nil, err
+				}
+				kwargs[i] = starlark.Tuple{kv[0], v}
 			}
 		}
 		v, err := s.callApp(ctx, a.fn, args, kwargs, c.walltime, a.kind != dfk.Bash)

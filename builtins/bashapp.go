@@ -38,12 +38,13 @@ type bashIO struct {
 }
 
 // bashIO validates stdout= and stderr= at the call site (so a wrong value
-// is an error at the user's line, not a failed task).
-func (a *App) bashIO(c *call, runDir string) (*bashIO, error) {
+// is an error at the user's line, not a failed task). The caller sets
+// runDir once the kernel is known.
+func (a *App) bashIO(c *call) (*bashIO, error) {
 	if a.kind != dfk.Bash {
 		return nil, nil
 	}
-	io := &bashIO{app: a.fn.Name(), runDir: runDir}
+	io := &bashIO{app: a.fn.Name()}
 	var err error
 	if io.stdout, err = parseStream(a.fn.Name(), "stdout", c.special["stdout"]); err != nil {
 		return nil, err
@@ -108,6 +109,7 @@ func (a *App) runBash(ctx context.Context, s *Session, v starlark.Value, io *bas
 		DefaultStderr: s.opts.Stderr,
 		Env:           []string{"PARSL_WORKER_RANK=" + strconv.Itoa(env.Rank)},
 		Walltime:      walltime,
+		Tracker:       s.opts.Tracker,
 	}
 	if err := bash.Run(ctx, a.fn.Name(), spec); err != nil {
 		if spec.Stdout.Path != "" || spec.Stderr.Path != "" {

@@ -112,7 +112,7 @@ func newConfig(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	for i, name := range configExtras {
 		pairs = append(pairs, name+"?", &extraVals[i])
 	}
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, pairs...); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, pairs...); err != nil {
 		return nil, err
 	}
 	for i, name := range configExtras {
@@ -159,7 +159,16 @@ func (c *Config) retryHandler(s *Session) dfk.RetryHandler {
 	if fn == nil {
 		return nil
 	}
+	// An app that may run anywhere leaves the choice to the kernel, which
+	// takes the first executor; the record names it as Parsl's does.
+	defaultLabel := ""
+	if len(c.executors) > 0 {
+		defaultLabel = c.executors[0].label()
+	}
 	return func(err error, info dfk.TaskInfo) (float64, error) {
+		if info.Executor == "" {
+			info.Executor = defaultLabel
+		}
 		thread := s.newThread("retry_handler")
 		rec := starlark.NewDict(6)
 		_ = rec.SetKey(starlark.String("id"), starlark.MakeInt(info.ID))
@@ -217,7 +226,7 @@ func (t *ThreadPoolExecutor) build(*Session) (dfk.Executor, error) {
 func newThreadPoolExecutor(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	maxThreads, label := 2, "threads"
 	var threadNamePrefix, storageAccess, workingDir starlark.Value
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs,
+	if err := unpackArgs(b.Name(), args, kwargs,
 		"max_threads?", &maxThreads, "thread_name_prefix?", &threadNamePrefix,
 		"storage_access?", &storageAccess, "working_dir?", &workingDir, "label?", &label); err != nil {
 		return nil, err

@@ -79,10 +79,13 @@ func (e *ErrorValue) Attr(name string) (starlark.Value, error) {
 	return nil, nil
 }
 
+// tids is Parsl's dependent_exceptions_tids: one (exception, "task N")
+// pair per failed future, so ported code can unpack it the same way.
 func tids(fs []*dfk.Future) *starlark.List {
 	l := make([]starlark.Value, len(fs))
 	for i, f := range fs {
-		l[i] = starlark.MakeInt(f.ID())
+		_, err := f.Outcome()
+		l[i] = starlark.Tuple{errorValueOf(err), starlark.String(fmt.Sprintf("task %d", f.ID()))}
 	}
 	return starlark.NewList(l)
 }
@@ -123,7 +126,8 @@ func errorKind(err error) string {
 	return "Exception"
 }
 
-// pythonKind names the Python exception a Starlark runtime error would be.
+// pythonKind names the Python exception a Starlark runtime error would be,
+// from the interpreter's message (it has no error types to go by).
 func pythonKind(msg string) string {
 	switch {
 	case strings.Contains(msg, "division by zero"), strings.Contains(msg, "modulo by zero"):
@@ -132,7 +136,14 @@ func pythonKind(msg string) string {
 		return "KeyError"
 	case strings.Contains(msg, "out of range"):
 		return "IndexError"
-	case strings.Contains(msg, "unsupported") || strings.Contains(msg, "got ") && strings.Contains(msg, "want "):
+	case strings.Contains(msg, " field or method"):
+		return "AttributeError"
+	case strings.Contains(msg, "invalid literal"):
+		return "ValueError"
+	case strings.Contains(msg, "unsupported"), strings.Contains(msg, "unknown binary op"),
+		strings.Contains(msg, "unknown unary op"), strings.Contains(msg, "unhashable"),
+		strings.Contains(msg, "not iterable"), strings.Contains(msg, "invalid call of non-function"),
+		strings.Contains(msg, "got ") && strings.Contains(msg, "want "):
 		return "TypeError"
 	}
 	return "Exception"
@@ -145,7 +156,8 @@ func errorMessage(err error) string {
 	if errors.As(err, &te) {
 		switch inner := te.Err.(type) {
 		case *starlark.EvalError:
-			return inner.Msg
+			// fail("x") is the script's raise: str(e) is "x", as in Python.
+			return strings.TrimPrefix(inner.Msg, "fail: ")
 		case *dfk.DependencyError, *dfk.JoinError:
 			return inner.Error()
 		}

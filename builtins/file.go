@@ -43,7 +43,7 @@ func NewFile(raw string) (*File, error) {
 
 func newFileBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var u string
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &u); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "url", &u); err != nil {
 		return nil, err
 	}
 	return NewFile(u)

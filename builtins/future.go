@@ -80,10 +80,12 @@ func (f *AppFuture) value(v any) starlark.Value {
 }
 
 // wait blocks until fut is done, the timeout passes or the run is
-// interrupted. Only the calling Starlark thread blocks.
-func wait(thread *starlark.Thread, fut *dfk.Future, timeout starlark.Value) (any, error) {
+// interrupted. Only the calling Starlark thread blocks. It returns why
+// waiting stopped early (a timeout, an interrupt); nil means the task is
+// done and fut.Outcome() is what it produced.
+func wait(thread *starlark.Thread, op string, fut *dfk.Future, timeout starlark.Value) error {
 	if fut.Done() {
-		return fut.Outcome()
+		return nil
 	}
 	ctx := context.Background()
 	if s, err := sessionOf(thread); err == nil {
@@ -92,32 +94,37 @@ func wait(thread *starlark.Thread, fut *dfk.Future, timeout starlark.Value) (any
 	if timeout != nil && timeout != starlark.None {
 		secs, ok := starlark.AsFloat(timeout)
 		if !ok {
-			return nil, fmt.Errorf("result: for parameter timeout: got %s, want a number of seconds or None", timeout.Type())
+			return fmt.Errorf("%s: for parameter timeout: got %s, want a number of seconds or None", op, timeout.Type())
 		}
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeoutCause(ctx, time.Duration(secs*float64(time.Second)),
-			newAppError("TimeoutError", "result: task %d (%s) not done after %gs", fut.ID(), fut.App(), secs))
+			newAppError("TimeoutError", "%s: task %d (%s) not done after %gs", op, fut.ID(), fut.App(), secs))
 		defer cancel()
 	}
-	return fut.Wait(ctx)
+	_, err := fut.Wait(ctx)
+	if fut.Done() {
+		// The task may have settled just as the wait gave up: its
+		// outcome wins over the timeout.
+		return nil
+	}
+	return err
 }
 
 func futureResult(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var timeout starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "timeout?", &timeout); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "timeout?", &timeout); err != nil {
 		return nil, err
 	}
 	w := b.Receiver().(waitable)
 	fut := w.future()
-	v, err := wait(thread, fut, timeout)
-	if err != nil {
-		if !fut.Done() { // timeout or interrupt, not the task's failure
-			return nil, err
-		}
-		fut.Observe()
-		return nil, &resultError{err: err}
+	if err := wait(thread, b.Name(), fut, timeout); err != nil {
+		return nil, err
 	}
 	fut.Observe()
+	v, err := fut.Outcome()
+	if err != nil {
+		return nil, &resultError{err: err}
+	}
 	return w.value(v), nil
 }
 
@@ -131,19 +138,18 @@ func (e *resultError) Unwrap() error { return e.err }
 
 func futureException(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var timeout starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "timeout?", &timeout); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "timeout?", &timeout); err != nil {
 		return nil, err
 	}
 	fut := b.Receiver().(waitable).future()
-	_, err := wait(thread, fut, timeout)
-	if !fut.Done() {
+	if err := wait(thread, b.Name(), fut, timeout); err != nil {
 		return nil, err
 	}
 	fut.Observe()
-	if err == nil {
-		return starlark.None, nil
+	if _, err := fut.Outcome(); err != nil {
+		return errorValueOf(err), nil
 	}
-	return errorValueOf(err), nil
+	return starlark.None, nil
 }
 
 func futureDone(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -188,7 +194,7 @@ func (d *DataFuture) Hash() (uint32, error)    { return d.file.Hash() }
 func (d *DataFuture) future() *dfk.Future      { return d.parent }
 func (d *DataFuture) value(any) starlark.Value { return d.file }
 func (d *DataFuture) AttrNames() []string {
-	return []string{"done", "exception", "file_obj", "filename", "filepath", "result", "tid"}
+	return []string{"cancelled", "done", "exception", "file_obj", "filename", "filepath", "result", "running", "tid"}
 }
 
 func (d *DataFuture) Attr(name string) (starlark.Value, error) {

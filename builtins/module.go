@@ -39,6 +39,9 @@ func Predeclared(argv []string) starlark.StringDict {
 		"set_file_logger":        starlark.NewBuiltin("set_file_logger", acceptLogging),
 		"AUTO_LOGNAME":           autoLogname{},
 	}
+	// "load" is a Starlark keyword, so the front end spells parsl.load as
+	// parsl.LOAD (interp.LoadAttr); both names must work.
+	parslMembers["LOAD"] = parslMembers["load"]
 	for k, v := range apps {
 		parslMembers[k] = v
 	}
@@ -76,7 +79,7 @@ func decorator(kind dfk.Kind) func(*starlark.Thread, *starlark.Builtin, starlark
 			pairs = append(pairs, "executors?", &executors)
 		}
 		pairs = append(pairs, "ignore_for_cache?", &ignoreCache)
-		if err := starlark.UnpackArgs(b.Name(), args, kwargs, pairs...); err != nil {
+		if err := unpackArgs(b.Name(), args, kwargs, pairs...); err != nil {
 			return nil, err
 		}
 		app := &App{kind: kind, cache: cache}
@@ -146,7 +149,7 @@ func stringList(fn, param string, v starlark.Value) ([]string, error) {
 
 func parslLoad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	var cfgV starlark.Value = starlark.None
-	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "config?", &cfgV); err != nil {
+	if err := unpackArgs(b.Name(), args, kwargs, "config?", &cfgV); err != nil {
 		return nil, err
 	}
 	s, err := sessionOf(thread)
@@ -266,7 +269,10 @@ func (d *DFKValue) Attr(name string) (starlark.Value, error) {
 			if err != nil {
 				return nil, err
 			}
-			return starlark.None, s.clear()
+			if err := s.cleanup(d.kr); err != nil {
+				return nil, fmt.Errorf("%s: %w", b.Name(), err)
+			}
+			return starlark.None, nil
 		}), nil
 	}
 	return nil, nil

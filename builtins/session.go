@@ -21,6 +21,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/starflow-hpc/starflow/dfk"
+	"github.com/starflow-hpc/starflow/executors/bash"
 )
 
 // Options are the host's settings for one `starflow run`.
@@ -38,6 +39,9 @@ type Options struct {
 	OnRunStart func(dir string) error
 	// Observer receives task events (progress, monitoring).
 	Observer dfk.Observer
+	// Tracker, if set, knows the process groups of running bash apps, so
+	// the host can kill them when it must exit at once.
+	Tracker *bash.Tracker
 }
 
 // Session is the host state of one script run: the current kernel (Parsl's
@@ -56,11 +60,15 @@ type Session struct {
 
 // kernelRun is one loaded configuration and its run folder.
 type kernelRun struct {
-	k      *dfk.Kernel
-	cfg    *Config
-	dir    string
-	start  time.Time
-	closed bool
+	k     *dfk.Kernel
+	cfg   *Config
+	dir   string
+	start time.Time
+
+	// parsl.clear, DataFlowKernel.cleanup and Finish may each close the
+	// run; it is closed once and every caller sees how that went.
+	closeOnce sync.Once
+	closeErr  error
 }
 
 // NewSession prepares a session; nothing is created on disk until the
@@ -196,14 +204,24 @@ func (s *Session) clear() error {
 	return s.closeRun(kr)
 }
 
-func (s *Session) closeRun(kr *kernelRun) error {
-	if kr.closed {
-		return nil
+// cleanup is DataFlowKernel.cleanup: like clear, for that kernel, which
+// need not be the current one.
+func (s *Session) cleanup(kr *kernelRun) error {
+	s.mu.Lock()
+	if s.current == kr {
+		s.current = nil
 	}
-	kr.closed = true
-	werr := kr.k.WaitAll(s.ctx)
-	serr := kr.k.Shutdown(context.Background())
-	return errors.Join(werr, serr)
+	s.mu.Unlock()
+	return s.closeRun(kr)
+}
+
+func (s *Session) closeRun(kr *kernelRun) error {
+	kr.closeOnce.Do(func() {
+		werr := kr.k.WaitAll(s.ctx)
+		serr := kr.k.Shutdown(context.Background())
+		kr.closeErr = errors.Join(werr, serr)
+	})
+	return kr.closeErr
 }
 
 // Finish waits for every task of every kernel the script started, shuts

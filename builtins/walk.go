@@ -62,63 +62,93 @@ func collectSeq(xs starlark.Tuple, deps []*dfk.Future) ([]*dfk.Future, bool) {
 // resolve returns v with every future replaced by its result. It is called
 // only after every future in v succeeded. Containers without futures are
 // returned as they are; containers with futures are copied (and frozen,
-// since the copy crosses to the task's goroutine).
-func resolve(v starlark.Value) starlark.Value {
+// since the copy crosses to the task's goroutine). A future used as a dict
+// key or set element may resolve to a value that cannot be one: that is
+// the app's TypeError, as Python would raise it.
+func resolve(v starlark.Value) (starlark.Value, error) {
 	switch x := v.(type) {
 	case *AppFuture:
 		val, _ := x.fut.Outcome()
-		return x.value(val)
+		return x.value(val), nil
 	case *DataFuture:
-		return x.file
+		return x.file, nil
 	case starlark.Tuple:
 		return resolveTuple(x)
 	case *starlark.List:
 		if !hasFutures(x) {
-			return x
+			return x, nil
 		}
 		elems := make([]starlark.Value, x.Len())
 		for i := range elems {
-			elems[i] = resolve(x.Index(i))
+			e, err := resolve(x.Index(i))
+			if err != nil {
+				return nil, err
+			}
+			elems[i] = e
 		}
 		l := starlark.NewList(elems)
 		l.Freeze()
-		return l
+		return l, nil
 	case *starlark.Dict:
 		if !hasFutures(x) {
-			return x
+			return x, nil
 		}
 		d := starlark.NewDict(x.Len())
 		for _, kv := range x.Items() {
-			_ = d.SetKey(resolve(kv[0]), resolve(kv[1]))
+			k, err := resolve(kv[0])
+			if err != nil {
+				return nil, err
+			}
+			val, err := resolve(kv[1])
+			if err != nil {
+				return nil, err
+			}
+			if err := d.SetKey(k, val); err != nil {
+				return nil, unhashable(err)
+			}
 		}
 		d.Freeze()
-		return d
+		return d, nil
 	case *starlark.Set:
 		if !hasFutures(x) {
-			return x
+			return x, nil
 		}
 		s := new(starlark.Set)
 		iter := x.Iterate()
 		defer iter.Done()
 		var e starlark.Value
 		for iter.Next(&e) {
-			_ = s.Insert(resolve(e))
+			r, err := resolve(e)
+			if err != nil {
+				return nil, err
+			}
+			if err := s.Insert(r); err != nil {
+				return nil, unhashable(err)
+			}
 		}
 		s.Freeze()
-		return s
+		return s, nil
 	}
-	return v
+	return v, nil
 }
 
-func resolveTuple(xs starlark.Tuple) starlark.Tuple {
+func unhashable(err error) error {
+	return newAppError("TypeError", "argument: a future used as a dict key or set element resolved to a value that cannot be one: %v", err)
+}
+
+func resolveTuple(xs starlark.Tuple) (starlark.Tuple, error) {
 	if !hasFutures(xs) {
-		return xs
+		return xs, nil
 	}
 	out := make(starlark.Tuple, len(xs))
 	for i, e := range xs {
-		out[i] = resolve(e)
+		r, err := resolve(e)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = r
 	}
-	return out
+	return out, nil
 }
 
 func hasFutures(v starlark.Value) bool {

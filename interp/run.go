@@ -117,6 +117,10 @@ func FormatError(err error) string {
 		}
 		pos := innermost(ev.CallStack)
 		first, _, _ := strings.Cut(ev.Msg, "\n")
+		if starlarkFrames(ev.CallStack) <= 1 && !strings.Contains(ev.Msg, "\n") {
+			// An error in top-level code: the position says it all.
+			return fmt.Sprintf("%s: %s", pos, first)
+		}
 		return fmt.Sprintf("%s: %s\n%s", pos, first, strings.TrimRight(ev.Backtrace(), "\n"))
 	}
 	var el resolve.ErrorList
@@ -142,6 +146,17 @@ func appFailure(ev *starlark.EvalError) (*dfk.TaskError, *starlark.EvalError, bo
 		return nil, nil, false
 	}
 	return te, appErr, true
+}
+
+// starlarkFrames counts the frames that are in Starlark code.
+func starlarkFrames(cs starlark.CallStack) int {
+	n := 0
+	for _, fr := range cs {
+		if fr.Pos.IsValid() && fr.Pos.Filename() != "<builtin>" {
+			n++
+		}
+	}
+	return n
 }
 
 // innermost is the position of the deepest frame that is in Starlark code.

@@ -11,6 +11,7 @@ import (
 
 	"github.com/starflow-hpc/starflow/builtins"
 	"github.com/starflow-hpc/starflow/dfk"
+	"github.com/starflow-hpc/starflow/executors/bash"
 	"github.com/starflow-hpc/starflow/interp"
 )
 
@@ -79,7 +80,8 @@ func (r *runCmd) Run(g *globals) error {
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
-	sig := watchSignals(cancel, g)
+	tracker := bash.NewTracker()
+	sig := watchSignals(cancel, g, func() { tracker.KillAll() })
 	defer sig.stop()
 
 	var bar *progress
@@ -101,6 +103,7 @@ func (r *runCmd) Run(g *globals) error {
 		Logger:     logger,
 		Config:     cfg,
 		OnRunStart: logOut.OpenIn,
+		Tracker:    tracker,
 	})
 	if bar != nil {
 		bar.Start(session)

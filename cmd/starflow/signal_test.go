@@ -241,12 +241,16 @@ func TestSecondInterrupt(t *testing.T) {
 	if code != exitInterrupted {
 		t.Errorf("exit status %d, want %d", code, exitInterrupted)
 	}
-	// Exiting at once may beat the kill the first signal started (the
-	// bash executor kills asynchronously, on cancellation): do not leave
-	// the sleeps behind this test.
+	// Exiting at once must not leave bash apps behind: the exit-now path
+	// kills their process groups first. SIGKILL is asynchronous, so give
+	// the kernel a moment before calling a process a survivor.
 	for _, pid := range pids {
+		deadline := time.Now().Add(10 * time.Second)
+		for alive(pid) && time.Now().Before(deadline) {
+			time.Sleep(10 * time.Millisecond)
+		}
 		if alive(pid) {
-			t.Logf("bash app process %d outlived starflow's exit-now path; killing it", pid)
+			t.Errorf("bash app process %d outlived starflow's exit-now path", pid)
 			_ = syscall.Kill(pid, syscall.SIGKILL)
 		}
 	}

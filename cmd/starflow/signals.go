@@ -21,10 +21,14 @@ type signals struct {
 	cancel context.CancelCauseFunc
 	stderr io.Writer
 	exit   func(code int)
+	// beforeExit runs before a second signal exits: it kills what must
+	// not outlive starflow (bash apps' process groups).
+	beforeExit func()
 }
 
-func watchSignals(cancel context.CancelCauseFunc, g *globals) *signals {
+func watchSignals(cancel context.CancelCauseFunc, g *globals, beforeExit func()) *signals {
 	s := newSignals(cancel, g.stderr, os.Exit)
+	s.beforeExit = beforeExit
 	signal.Notify(s.ch, syscall.SIGINT, syscall.SIGTERM)
 	go s.loop()
 	return s
@@ -52,6 +56,9 @@ func (s *signals) loop() {
 	select {
 	case sig := <-s.ch:
 		fmt.Fprintln(s.stderr, "starflow: second signal, exiting now")
+		if s.beforeExit != nil {
+			s.beforeExit()
+		}
 		s.exit(codeOf(sig))
 	case <-s.done:
 	}

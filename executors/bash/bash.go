@@ -33,6 +33,8 @@ type Spec struct {
 	// Dir is the working directory ("" = current). Relative redirect paths
 	// are taken relative to it, so they name the same files the command sees.
 	Dir string
+	// Tracker, if set, knows this command's process group while it runs.
+	Tracker *Tracker
 }
 
 // ExitFailure is Parsl's BashExitFailure: the command exited non-zero.
@@ -111,6 +113,10 @@ func Run(ctx context.Context, app string, s Spec) error {
 			return stopped(ctx, runCtx, app)
 		}
 		return fmt.Errorf("start %s: %w", label(app), err)
+	}
+	if s.Tracker != nil {
+		s.Tracker.add(&g, cmd.Process.Pid)
+		defer s.Tracker.remove(&g)
 	}
 	g.finish(cmd.Process.Pid)
 	return result(ctx, runCtx, app, cmd.Wait())

@@ -435,3 +435,42 @@ func BenchmarkRawExecTrue(b *testing.B) {
 		}
 	})
 }
+
+func TestTrackerKillAll(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	pidFile := filepath.Join(dir, "pid")
+	tr := NewTracker()
+	done := make(chan error, 1)
+	go func() {
+		done <- Run(context.Background(), "sleeper", Spec{
+			Command: "sleep 30 & echo $! > " + pidFile + "; wait",
+			Tracker: tr,
+		})
+	}()
+	var child int
+	for deadline := time.Now().Add(10 * time.Second); time.Now().Before(deadline); time.Sleep(10 * time.Millisecond) {
+		if b, err := os.ReadFile(pidFile); err == nil && len(b) > 1 {
+			child, _ = strconv.Atoi(strings.TrimSpace(string(b)))
+			break
+		}
+	}
+	if child == 0 {
+		t.Fatal("command did not start")
+	}
+	if n := tr.KillAll(); n != 1 {
+		t.Fatalf("KillAll signalled %d groups, want 1", n)
+	}
+	select {
+	case err := <-done:
+		var ef *ExitFailure
+		if !errors.As(err, &ef) || ef.Code != 128+9 {
+			t.Errorf("Run = %v, want exit 137", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Run did not return after KillAll")
+	}
+	if n := tr.KillAll(); n != 0 {
+		t.Errorf("KillAll after exit signalled %d groups", n)
+	}
+}

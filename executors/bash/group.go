@@ -54,3 +54,40 @@ func waitExited(pid int) error {
 		}
 	}
 }
+
+// Tracker knows the process groups of the commands running now, so that a
+// host which must exit at once (a second Ctrl-C) can kill them first
+// instead of leaving them orphaned.
+type Tracker struct {
+	mu     sync.Mutex
+	groups map[*group]int // group -> leader pid (= pgid)
+}
+
+// NewTracker returns an empty tracker.
+func NewTracker() *Tracker { return &Tracker{groups: make(map[*group]int)} }
+
+func (t *Tracker) add(g *group, pgid int) {
+	t.mu.Lock()
+	t.groups[g] = pgid
+	t.mu.Unlock()
+}
+
+func (t *Tracker) remove(g *group) {
+	t.mu.Lock()
+	delete(t.groups, g)
+	t.mu.Unlock()
+}
+
+// KillAll sends SIGKILL to every tracked group and returns how many it
+// signalled. It does not wait for them to exit.
+func (t *Tracker) KillAll() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	n := 0
+	for g, pgid := range t.groups {
+		if g.kill(pgid) == nil {
+			n++
+		}
+	}
+	return n
+}
