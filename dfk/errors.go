@@ -84,19 +84,16 @@ func rootMessage(err error) error {
 	return err
 }
 
-// observeCauses marks the failures that caused err as seen: a script that
+// appendCauses appends the failures that caused err: a script that
 // inspected a DependencyError or JoinError has been told about them.
-func observeCauses(err error) {
+func appendCauses(fs []*Future, err error) []*Future {
 	var de *DependencyError
 	if errors.As(err, &de) {
-		for _, f := range de.Failed {
-			f.Observe()
-		}
+		fs = append(fs, de.Failed...)
 	}
 	var je *JoinError
 	if errors.As(err, &je) {
-		for _, f := range je.Failed {
-			f.Observe()
-		}
+		fs = append(fs, je.Failed...)
 	}
+	return fs
 }

@@ -15,8 +15,8 @@ import (
 //	              ▼                                     └──────── (cost within retries)
 //	           DepFail
 //
-// Every transition happens in kernel.go under the task's lock; ExecDone,
-// Failed and DepFail are final.
+// Every transition happens in kernel.go (atomic stores; settle holds the
+// future's lock); ExecDone, Failed and DepFail are final.
 type State uint32
 
 const (
@@ -44,18 +44,31 @@ func (s State) Final() bool { return s >= ExecDone }
 // Future is the read side of a task's outcome. The kernel settles it once;
 // readers never see it change afterwards.
 type Future struct {
-	id    int
-	app   string
-	state atomic.Uint32 // a State
+	id       int
+	app      string
+	state    atomic.Uint32 // a State
+	observed atomic.Bool   // beside state, so the two share a word
 
-	mu        sync.Mutex
-	value     any
-	err       error
-	ch        chan struct{} // made on first Wait, closed on settle
-	callbacks []func()      // run once on settle, outside mu
-
-	observed atomic.Bool
+	mu    sync.Mutex
+	value any
+	err   error
+	ch    chan struct{} // made on first Wait, closed on settle
+	// Released once, by settle. Most futures have one dependent, so the
+	// first waiter is kept inline and needs no slice.
+	first   waiter
+	waiters []waiter
 }
+
+// waiter is what a future releases when it settles: a dependent task,
+// kept as a pointer so an edge of the DAG costs no closure, or a function
+// that returns the waiters it releases in turn. settle hands waiters to
+// its caller instead of running them (see Kernel.drain).
+type waiter struct {
+	t  *task
+	fn func() []waiter
+}
+
+func (w waiter) empty() bool { return w.t == nil && w.fn == nil }
 
 // ID is the task id (Parsl's tid).
 func (f *Future) ID() int { return f.id }
@@ -107,11 +120,18 @@ func (f *Future) Wait(ctx context.Context) (any, error) {
 // Observe records that the script looked at this future's outcome, so its
 // failure (and the failures it was caused by) is not reported as unseen.
 func (f *Future) Observe() {
-	if f.observed.Swap(true) {
-		return
-	}
-	if _, err := f.Outcome(); err != nil {
-		observeCauses(err)
+	// A list, not recursion: the causes of a failure at the end of a long
+	// chain of dependency failures are as many as the chain is long.
+	todo := []*Future{f}
+	for len(todo) > 0 {
+		g := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if g.observed.Swap(true) {
+			continue
+		}
+		if _, err := g.Outcome(); err != nil {
+			todo = appendCauses(todo, err)
+		}
 	}
 }
 
@@ -121,39 +141,53 @@ func (f *Future) Observed() bool { return f.observed.Load() }
 // OnDone runs fn once the future is done: at once (on this goroutine) if
 // it already is, else on the goroutine that settles it.
 func (f *Future) OnDone(fn func()) {
+	w := waiter{fn: func() []waiter { fn(); return nil }}
+	if !f.addWaiter(w) {
+		fn()
+	}
+}
+
+// addWaiter queues w for when the future settles. It reports false, and
+// keeps nothing, if the future is already done.
+func (f *Future) addWaiter(w waiter) bool {
 	f.mu.Lock()
 	if f.State().Final() {
 		f.mu.Unlock()
-		fn()
-		return
+		return false
 	}
-	f.callbacks = append(f.callbacks, fn)
+	if f.first.empty() {
+		f.first = w
+	} else {
+		f.waiters = append(f.waiters, w)
+	}
 	f.mu.Unlock()
+	return true
 }
 
 // setState moves a future that is not yet final to s.
 func (f *Future) setState(s State) { f.state.Store(uint32(s)) }
 
-// settle records the outcome and wakes everyone waiting. It reports false
-// if the future was already final (a second settle is ignored).
-func (f *Future) settle(s State, value any, err error) bool {
+// settle records the outcome, wakes everyone blocked in Wait and appends
+// the future's waiters to next. It reports false if the future was
+// already final (a second settle is ignored).
+func (f *Future) settle(s State, value any, err error, next []waiter) ([]waiter, bool) {
 	f.mu.Lock()
 	if f.State().Final() {
 		f.mu.Unlock()
-		return false
+		return next, false
 	}
 	f.value, f.err = value, err
 	f.state.Store(uint32(s))
 	if f.ch != nil {
 		close(f.ch)
 	}
-	cbs := f.callbacks
-	f.callbacks = nil
-	f.mu.Unlock()
-	for _, cb := range cbs {
-		cb()
+	if !f.first.empty() {
+		next = append(next, f.first)
+		next = append(next, f.waiters...)
 	}
-	return true
+	f.first, f.waiters = waiter{}, nil
+	f.mu.Unlock()
+	return next, true
 }
 
 // NewSettled returns a future that is already done, for values that do not
@@ -164,6 +198,6 @@ func NewSettled(id int, app string, value any, err error) *Future {
 	if err != nil {
 		s = Failed
 	}
-	f.settle(s, value, err)
+	f.settle(s, value, err, nil) // a new future has no waiters to release
 	return f
 }

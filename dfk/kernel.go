@@ -44,18 +44,25 @@ type Kernel struct {
 	failMu   sync.Mutex
 	failures []*Future
 
-	joins sync.WaitGroup // goroutines running join app bodies
+	// joins runs join app bodies. launch reaches it through the Executor
+	// interface, as it does every executor: a direct call would make
+	// launch and Job.Finish one recursive cycle, and the compiler would
+	// then move the buffers drain works in from the stack to the heap.
+	joins Executor
 }
 
 // task is a Future plus what the kernel needs to run it. Embedding keeps a
-// pending task to one allocation.
+// pending task to one allocation, and it keeps only the parts of its Spec
+// the kernel reads again (App, Kind and Run live in job): a million
+// pending tasks must fit in memory.
 type task struct {
 	Future
 	k        *Kernel
-	spec     Spec
+	deps     []*Future
+	executor string
 	job      Job
 	waiting  atomic.Int32 // deps not yet done, +1 while registering
-	failCnt  int
+	failCnt  int32
 	failCost float64
 }
 
@@ -76,6 +83,7 @@ func New(ctx context.Context, cfg Config) (*Kernel, error) {
 	}
 	k.def = cfg.Executors[0]
 	k.ctx, k.cancel = context.WithCancelCause(ctx)
+	k.joins = &joinRunner{ctx: k.ctx}
 	for i, ex := range cfg.Executors {
 		if err := ex.Start(k.ctx); err != nil {
 			for _, started := range cfg.Executors[:i] {
@@ -104,7 +112,7 @@ func (k *Kernel) Labels() []string {
 
 // Submit adds a task to the graph and returns its future at once.
 func (k *Kernel) Submit(spec Spec) *Future {
-	t := &task{k: k, spec: spec}
+	t := &task{k: k, deps: spec.Deps, executor: spec.Executor}
 	t.id = int(k.nextID.Add(1) - 1)
 	t.app = spec.App
 	t.job = Job{ID: t.id, App: spec.App, Kind: spec.Kind, Run: spec.Run, t: t}
@@ -112,38 +120,58 @@ func (k *Kernel) Submit(spec Spec) *Future {
 	k.counts.submitted.Add(1)
 	k.counts.waiting.Add(1)
 	k.event(t, Pending)
-	if len(spec.Deps) == 0 {
-		k.depsDone(t)
-		return &t.Future
-	}
+	// The +1 keeps the task from starting while deps are registered.
 	t.waiting.Store(int32(len(spec.Deps)) + 1)
 	for _, d := range spec.Deps {
-		d.OnDone(t.depDone)
+		if !d.addWaiter(waiter{t: t}) {
+			t.waiting.Add(-1)
+		}
 	}
-	t.depDone()
+	if t.waiting.Add(-1) == 0 {
+		var buf [4]waiter
+		k.drain(k.depsDone(t, buf[:0]))
+	}
 	return &t.Future
 }
 
-func (t *task) depDone() {
-	if t.waiting.Add(-1) == 0 {
-		t.k.depsDone(t)
+// Settling a future releases its waiters, and a dependent whose deps are
+// all done may settle at once (a dependency failure), releasing more.
+// Done by recursion, a failure at the head of a long chain would nest a
+// call per task and overflow the stack. Instead the functions below that
+// take and return next append the waiters their tasks release, as append
+// does, and drain runs them from that one list. (A slice is threaded, not
+// a pointer to one, so a caller's small buffer stays on its stack.)
+
+// drain runs the waiters in next and those they release in turn.
+func (k *Kernel) drain(next []waiter) {
+	for i := 0; i < len(next); i++ {
+		w := next[i]
+		if w.fn != nil {
+			next = append(next, w.fn()...)
+		} else if w.t.waiting.Add(-1) == 0 {
+			next = k.depsDone(w.t, next)
+		}
+		if i >= 1024 && 2*i >= len(next) {
+			// Reclaim the front so a long cascade runs in constant space.
+			n := copy(next, next[i+1:])
+			next, i = next[:n], -1
+		}
 	}
 }
 
 // depsDone runs when every dependency is final: fail or launch.
-func (k *Kernel) depsDone(t *task) {
+func (k *Kernel) depsDone(t *task, next []waiter) []waiter {
 	k.counts.waiting.Add(-1)
 	var failed []*Future
-	for _, d := range t.spec.Deps {
+	for _, d := range t.deps {
 		if _, err := d.Outcome(); err != nil && !containsFuture(failed, d) {
 			failed = append(failed, d)
 		}
 	}
 	if len(failed) > 0 {
-		k.complete(t, DepFail, nil, &DependencyError{ID: t.id, App: t.app, Failed: failed})
-		return
+		return k.complete(t, DepFail, nil, &DependencyError{ID: t.id, App: t.app, Failed: failed}, next)
 	}
-	k.launch(t)
+	return k.launch(t, next)
 }
 
 func containsFuture(fs []*Future, f *Future) bool {
@@ -156,35 +184,27 @@ func containsFuture(fs []*Future, f *Future) bool {
 }
 
 // launch hands the task's next try to its executor.
-func (k *Kernel) launch(t *task) {
+func (k *Kernel) launch(t *task, next []waiter) []waiter {
 	if err := context.Cause(k.ctx); err != nil {
-		k.complete(t, Failed, nil, err)
-		return
+		return k.complete(t, Failed, nil, err, next)
 	}
 	t.setState(Launched)
 	k.counts.queued.Add(1)
 	k.event(t, Launched)
-	if t.spec.Kind == JoinApp {
-		k.joins.Add(1)
-		go func() {
-			defer k.joins.Done()
-			t.job.Started()
-			v, err := t.job.Run(k.ctx, Env{ID: t.id, Try: t.job.Try})
-			t.job.Finish(v, err)
-		}()
-		return
-	}
 	ex := k.def
-	if t.spec.Executor != "" {
+	switch {
+	case t.job.Kind == JoinApp:
+		ex = k.joins
+	case t.executor != "":
 		var ok bool
-		if ex, ok = k.executors[t.spec.Executor]; !ok {
+		if ex, ok = k.executors[t.executor]; !ok {
 			k.counts.queued.Add(-1)
-			k.complete(t, Failed, nil, &TaskError{ID: t.id, App: t.app,
-				Err: fmt.Errorf("no executor labelled %q (have %v)", t.spec.Executor, k.Labels())})
-			return
+			return k.complete(t, Failed, nil, &TaskError{ID: t.id, App: t.app,
+				Err: fmt.Errorf("no executor labelled %q (have %v)", t.executor, k.Labels())}, next)
 		}
 	}
 	ex.Submit(&t.job)
+	return next
 }
 
 // Started tells the kernel that an executor began running this try.
@@ -197,66 +217,67 @@ func (j *Job) Started() {
 }
 
 func (j *Job) finishTry(value any, err error) {
-	t := j.t
-	k := t.k
+	var buf [4]waiter
+	j.t.k.drain(j.t.k.tryDone(j.t, value, err, buf[:0]))
+}
+
+// tryDone moves a task on after a try: done, joining, retried or failed.
+func (k *Kernel) tryDone(t *task, value any, err error, next []waiter) []waiter {
 	k.counts.running.Add(-1)
 	if err == nil {
-		if jn, ok := value.(*Join); ok && t.spec.Kind == JoinApp {
-			k.join(t, jn)
-			return
+		if jn, ok := value.(*Join); ok && t.job.Kind == JoinApp {
+			return k.join(t, jn, next)
 		}
-		k.complete(t, ExecDone, value, nil)
-		return
+		return k.complete(t, ExecDone, value, nil, next)
 	}
 	if cause := context.Cause(k.ctx); cause != nil {
-		k.complete(t, Failed, nil, &TaskError{ID: t.id, App: t.app, Err: err})
-		return
+		return k.complete(t, Failed, nil, &TaskError{ID: t.id, App: t.app, Err: err}, next)
 	}
 	t.failCnt++
 	cost := 1.0
 	if h := k.cfg.RetryHandler; h != nil {
-		c, herr := h(err, TaskInfo{ID: t.id, App: t.app, Executor: t.spec.Executor,
-			FailCount: t.failCnt, FailCost: t.failCost, Try: j.Try})
+		c, herr := h(err, TaskInfo{ID: t.id, App: t.app, Executor: t.executor,
+			FailCount: int(t.failCnt), FailCost: t.failCost, Try: t.job.Try})
 		if herr != nil {
-			k.complete(t, Failed, nil, &TaskError{ID: t.id, App: t.app,
-				Err: fmt.Errorf("retry_handler: %w (handling: %v)", herr, err)})
-			return
+			return k.complete(t, Failed, nil, &TaskError{ID: t.id, App: t.app,
+				Err: fmt.Errorf("retry_handler: %w (handling: %v)", herr, err)}, next)
 		}
 		cost = c
 	}
 	t.failCost += cost
 	if t.failCost <= float64(k.cfg.Retries) {
-		k.log.Debug("task retry", "task_id", t.id, "app", t.app, "try", j.Try, "error", err)
-		j.Try++
-		k.launch(t)
-		return
+		k.log.Debug("task retry", "task_id", t.id, "app", t.app, "try", t.job.Try, "error", err)
+		t.job.Try++
+		return k.launch(t, next)
 	}
-	k.complete(t, Failed, nil, &TaskError{ID: t.id, App: t.app, Err: err})
+	return k.complete(t, Failed, nil, &TaskError{ID: t.id, App: t.app, Err: err}, next)
 }
 
 // join waits for the futures a join app returned, then completes the task.
-func (k *Kernel) join(t *task, jn *Join) {
+func (k *Kernel) join(t *task, jn *Join, next []waiter) []waiter {
 	t.setState(Joining)
 	k.counts.waiting.Add(1)
 	k.event(t, Joining)
-	if len(jn.Futures) == 0 {
-		k.counts.waiting.Add(-1)
-		k.joinDone(t, jn)
-		return
-	}
+	// One waiter shared by every joined future; the +1 keeps the join
+	// from finishing while they are registered.
 	var left atomic.Int32
-	left.Store(int32(len(jn.Futures)))
-	for _, f := range jn.Futures {
-		f.OnDone(func() {
-			if left.Add(-1) == 0 {
-				k.counts.waiting.Add(-1)
-				k.joinDone(t, jn)
-			}
-		})
+	left.Store(int32(len(jn.Futures)) + 1)
+	done := func() []waiter {
+		if left.Add(-1) != 0 {
+			return nil
+		}
+		k.counts.waiting.Add(-1)
+		return k.joinDone(t, jn, nil)
 	}
+	for _, f := range jn.Futures {
+		if !f.addWaiter(waiter{fn: done}) {
+			left.Add(-1)
+		}
+	}
+	return append(next, done()...)
 }
 
-func (k *Kernel) joinDone(t *task, jn *Join) {
+func (k *Kernel) joinDone(t *task, jn *Join, next []waiter) []waiter {
 	values := make([]any, len(jn.Futures))
 	var failed []*Future
 	for i, f := range jn.Futures {
@@ -271,21 +292,25 @@ func (k *Kernel) joinDone(t *task, jn *Join) {
 		// Parsl: a join app that returned one future fails as it did.
 		_, err := failed[0].Outcome()
 		failed[0].Observe()
-		k.complete(t, Failed, nil, err)
+		return k.complete(t, Failed, nil, err, next)
 	case len(failed) > 0:
-		k.complete(t, Failed, nil, &JoinError{ID: t.id, App: t.app, Failed: failed})
+		return k.complete(t, Failed, nil, &JoinError{ID: t.id, App: t.app, Failed: failed}, next)
+	case jn.Combine == nil && len(values) == 0:
+		// An empty join has no first value to stand for it.
+		return k.complete(t, ExecDone, nil, nil, next)
 	case jn.Combine == nil:
-		k.complete(t, ExecDone, values[0], nil)
+		return k.complete(t, ExecDone, values[0], nil, next)
 	default:
-		k.complete(t, ExecDone, jn.Combine(values), nil)
+		return k.complete(t, ExecDone, jn.Combine(values), nil, next)
 	}
 }
 
 // complete settles the task's future in a final state. It is the only
 // place tasks leave the graph.
-func (k *Kernel) complete(t *task, s State, value any, err error) {
-	if !t.settle(s, value, err) {
-		return
+func (k *Kernel) complete(t *task, s State, value any, err error, next []waiter) []waiter {
+	next, ok := t.settle(s, value, err, next)
+	if !ok {
+		return next
 	}
 	if s == ExecDone {
 		k.counts.done.Add(1)
@@ -299,7 +324,7 @@ func (k *Kernel) complete(t *task, s State, value any, err error) {
 	k.event(t, s)
 	// Drop what the task no longer needs so a finished task holds only
 	// its outcome.
-	t.spec.Deps, t.spec.Run, t.job.Run = nil, nil, nil
+	t.deps, t.job.Run = nil, nil
 	if k.outstanding.Add(-1) == 0 {
 		k.idleMu.Lock()
 		if k.idleCh != nil {
@@ -308,6 +333,7 @@ func (k *Kernel) complete(t *task, s State, value any, err error) {
 		}
 		k.idleMu.Unlock()
 	}
+	return next
 }
 
 func (k *Kernel) event(t *task, s State) {
@@ -357,7 +383,7 @@ func (k *Kernel) Shutdown(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("shut down executor %q: %w", ex.Label(), err))
 		}
 	}
-	k.joins.Wait()
+	_ = k.joins.Shutdown(ctx) // waits for the bodies; it has no error to give
 	k.cancel(errors.New("kernel shut down"))
 	return errors.Join(errs...)
 }
@@ -397,4 +423,32 @@ func (k *Kernel) Unseen() []*Future {
 		}
 	}
 	return out
+}
+
+// joinRunner runs join app bodies in this process, each on a goroutine of
+// its own: a body may block on other futures, so it must not hold a slot
+// of an executor that the tasks it waits for need.
+type joinRunner struct {
+	ctx context.Context
+	wg  sync.WaitGroup
+}
+
+func (r *joinRunner) Label() string               { return "join" }
+func (r *joinRunner) Start(context.Context) error { return nil }
+
+func (r *joinRunner) Submit(j *Job) {
+	r.wg.Add(1)
+	go func() {
+		defer r.wg.Done()
+		j.Started()
+		v, err := j.Run(r.ctx, Env{ID: j.ID, Try: j.Try})
+		j.Finish(v, err)
+	}()
+}
+
+// Shutdown waits for the bodies to return, which they do promptly once
+// the run's context is cancelled.
+func (r *joinRunner) Shutdown(context.Context) error {
+	r.wg.Wait()
+	return nil
 }

@@ -78,6 +78,15 @@ func (e *Executor) Submit(job *dfk.Job) {
 		job.Finish(nil, errors.New("thread pool "+e.label+" is shut down"))
 		return
 	}
+	// Once the run is interrupted, slots exit as soon as the queue is
+	// empty (next checks under mu), so a job queued now might never be
+	// taken: finish it with the cause instead.
+	if e.ctx.Err() != nil {
+		e.mu.Unlock()
+		job.Started()
+		job.Finish(nil, context.Cause(e.ctx))
+		return
+	}
 	e.queue = append(e.queue, job)
 	e.mu.Unlock()
 	e.cond.Signal()
