@@ -56,6 +56,7 @@ type Program struct {
 	path        string
 	prog        *starlark.Program
 	predeclared starlark.StringDict
+	code        map[string]*codeIndex // by file name, for code digests
 }
 
 // Compile reads, lowers, parses, resolves and compiles the script at path.
@@ -83,7 +84,30 @@ func CompileSource(path string, src []byte, argv []string) (*Program, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Program{path: path, prog: prog, predeclared: predeclared}, nil
+	p := &Program{path: path, prog: prog, predeclared: predeclared, code: map[string]*codeIndex{}}
+	p.code[path] = newCodeIndex(path, src, f)
+	return p, nil
+}
+
+// CodeDigest is the digest of an app's code: its own def and every
+// top-level def, constant and library it reaches. ok is false for a
+// function this program did not compile.
+func (p *Program) CodeDigest(fn *starlark.Function) (digest [32]byte, ok bool) {
+	ix, found := p.code[fn.Position().Filename()]
+	if !found {
+		return digest, false
+	}
+	return ix.digest(fn, p.libraryHash)
+}
+
+// libraryHash is the content hash of a loaded library, by module path.
+func (p *Program) libraryHash(module string) ([32]byte, bool) {
+	for _, ix := range p.code {
+		if ix.path == module {
+			return ix.hash, true
+		}
+	}
+	return [32]byte{}, false
 }
 
 // Exec runs the program's top level on a new thread attached to session.
