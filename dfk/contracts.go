@@ -55,6 +55,11 @@ type Spec struct {
 	// means the run was interrupted. env says which slot runs it.
 	Run func(ctx context.Context, env Env) (any, error)
 
+	// Key, when set and the kernel has a Memoizer, makes the task
+	// memoized: called once the deps succeeded, it returns the key of the
+	// task's work. An error means "do not memoize this call".
+	Key func() (Key, error)
+
 	// Walltime, when positive, bounds one try. Enforcing it is Run's job
 	// (a bash app kills its process group, a python app cancels its
 	// thread); the kernel only records it.

@@ -15,8 +15,10 @@ import (
 //	              ▼                                     └──────── (cost within retries)
 //	           DepFail
 //
-// Every transition happens in kernel.go (atomic stores; settle holds the
-// future's lock); ExecDone, Failed and DepFail are final.
+// A memoized task whose key is in the memo table goes from Launched
+// straight to MemoDone. Every transition happens in kernel.go or memo.go
+// (atomic stores; settle holds the future's lock); ExecDone, MemoDone,
+// Failed and DepFail are final.
 type State uint32
 
 const (
@@ -25,11 +27,12 @@ const (
 	Running
 	Joining
 	ExecDone
+	MemoDone // completed from the memo table without running
 	Failed
 	DepFail
 )
 
-var stateNames = [...]string{"pending", "launched", "running", "joining", "exec_done", "failed", "dep_fail"}
+var stateNames = [...]string{"pending", "launched", "running", "joining", "exec_done", "memo_done", "failed", "dep_fail"}
 
 func (s State) String() string {
 	if int(s) < len(stateNames) {

@@ -20,6 +20,7 @@ type Config struct {
 	RetryHandler RetryHandler // nil: every failure costs 1
 	Logger       hclog.Logger // nil: discard
 	Observer     Observer     // nil: none
+	Memo         Memoizer     // nil: nothing is memoized
 }
 
 // Kernel is one DataFlowKernel: Parsl's DFK for one run.
@@ -34,8 +35,9 @@ type Kernel struct {
 
 	nextID atomic.Int64
 	counts struct {
-		submitted, waiting, queued, running, done, failed atomic.Int64
+		submitted, waiting, queued, running, done, failed, memoHits atomic.Int64
 	}
+	memo *memoStage // nil without a Memoizer
 
 	outstanding atomic.Int64
 	idleMu      sync.Mutex
@@ -61,7 +63,9 @@ type task struct {
 	deps     []*Future
 	executor string
 	job      Job
-	waiting  atomic.Int32 // deps not yet done, +1 while registering
+	keyFn    func() (Key, error) // memoized tasks, until the key is known
+	key      *Key                // memoized tasks in flight
+	waiting  atomic.Int32        // deps not yet done, +1 while registering
 	failCnt  int32
 	failCost float64
 }
@@ -84,6 +88,9 @@ func New(ctx context.Context, cfg Config) (*Kernel, error) {
 	k.def = cfg.Executors[0]
 	k.ctx, k.cancel = context.WithCancelCause(ctx)
 	k.joins = &joinRunner{ctx: k.ctx}
+	if cfg.Memo != nil {
+		k.memo = newMemoStage(k)
+	}
 	for i, ex := range cfg.Executors {
 		if err := ex.Start(k.ctx); err != nil {
 			for _, started := range cfg.Executors[:i] {
@@ -113,6 +120,9 @@ func (k *Kernel) Labels() []string {
 // Submit adds a task to the graph and returns its future at once.
 func (k *Kernel) Submit(spec Spec) *Future {
 	t := &task{k: k, deps: spec.Deps, executor: spec.Executor}
+	if k.memo != nil && spec.Kind != JoinApp {
+		t.keyFn = spec.Key
+	}
 	t.id = int(k.nextID.Add(1) - 1)
 	t.app = spec.App
 	t.job = Job{ID: t.id, App: spec.App, Kind: spec.Kind, Run: spec.Run, t: t}
@@ -171,6 +181,12 @@ func (k *Kernel) depsDone(t *task, next []waiter) []waiter {
 	if len(failed) > 0 {
 		return k.complete(t, DepFail, nil, &DependencyError{ID: t.id, App: t.app, Failed: failed}, next)
 	}
+	if t.keyFn != nil && context.Cause(k.ctx) == nil {
+		t.setState(Launched)
+		k.counts.queued.Add(1)
+		k.memo.submit(t)
+		return next
+	}
 	return k.launch(t, next)
 }
 
@@ -227,6 +243,10 @@ func (k *Kernel) tryDone(t *task, value any, err error, next []waiter) []waiter 
 	if err == nil {
 		if jn, ok := value.(*Join); ok && t.job.Kind == JoinApp {
 			return k.join(t, jn, next)
+		}
+		if t.key != nil {
+			k.memo.landed(t, value)
+			return next
 		}
 		return k.complete(t, ExecDone, value, nil, next)
 	}
@@ -312,7 +332,10 @@ func (k *Kernel) complete(t *task, s State, value any, err error, next []waiter)
 	if !ok {
 		return next
 	}
-	if s == ExecDone {
+	if t.key != nil && s != ExecDone {
+		next = k.memo.failed(t, next)
+	}
+	if s == ExecDone || s == MemoDone {
 		k.counts.done.Add(1)
 	} else {
 		k.counts.failed.Add(1)
@@ -324,7 +347,7 @@ func (k *Kernel) complete(t *task, s State, value any, err error, next []waiter)
 	k.event(t, s)
 	// Drop what the task no longer needs so a finished task holds only
 	// its outcome.
-	t.deps, t.job.Run = nil, nil
+	t.deps, t.job.Run, t.keyFn, t.key = nil, nil, nil, nil
 	if k.outstanding.Add(-1) == 0 {
 		k.idleMu.Lock()
 		if k.idleCh != nil {
@@ -378,6 +401,9 @@ func (k *Kernel) Context() context.Context { return k.ctx }
 // interrupted) and waits for join goroutines to return.
 func (k *Kernel) Shutdown(ctx context.Context) error {
 	var errs []error
+	if k.memo != nil {
+		k.memo.shutdown()
+	}
 	for _, ex := range k.cfg.Executors {
 		if err := ex.Shutdown(ctx); err != nil {
 			errs = append(errs, fmt.Errorf("shut down executor %q: %w", ex.Label(), err))
@@ -391,6 +417,7 @@ func (k *Kernel) Shutdown(ctx context.Context) error {
 // Counts is a snapshot of the graph, for progress and summaries.
 type Counts struct {
 	Submitted, Waiting, Queued, Running, Done, Failed int64
+	MemoHits                                          int64 // of Done, completed from the memo table
 }
 
 // Counts returns the current task counts. The fields are read one by one,
@@ -403,6 +430,7 @@ func (k *Kernel) Counts() Counts {
 		Running:   k.counts.running.Load(),
 		Done:      k.counts.done.Load(),
 		Failed:    k.counts.failed.Load(),
+		MemoHits:  k.counts.memoHits.Load(),
 	}
 }
 

@@ -360,3 +360,43 @@ func TestBadgerBytesPerEntry(t *testing.T) {
 	t.Logf("%d entries of 16-byte results after GC: %d bytes on disk (LSM %d, value log %d, other %d): %.1f bytes per entry",
 		n, st.DiskBytes(), st.LSMBytes, st.VlogBytes, st.OtherBytes, float64(st.DiskBytes())/n)
 }
+
+func TestBadgerPutAsync(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	b, err := memo.Open(dir, memo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 500
+	errs := make(chan error, n)
+	for i := 0; i < n; i++ {
+		e := memo.Entry{Key: memo.Key{byte(i), byte(i >> 8), 1}, App: "a", Value: []byte{byte(i)}}
+		b.PutAsync([]memo.Entry{e}, func(err error) { errs <- err })
+	}
+	for i := 0; i < n; i++ {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := b.Close(); err != nil {
+		t.Fatal(err)
+	}
+	b, err = memo.Open(dir, memo.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	for i := 0; i < n; i++ {
+		if _, ok, err := b.Get(context.Background(), memo.Key{byte(i), byte(i >> 8), 1}); !ok || err != nil {
+			t.Fatalf("entry %d after reopen: ok=%v err=%v", i, ok, err)
+		}
+	}
+	// After Close, PutAsync reports the error instead of blocking.
+	done := make(chan error, 1)
+	_ = b.Close()
+	b.PutAsync([]memo.Entry{{Key: memo.Key{9}, App: "a"}}, func(err error) { done <- err })
+	if err := <-done; err == nil {
+		t.Error("PutAsync on a closed store succeeded")
+	}
+}

@@ -18,9 +18,10 @@ import (
 
 // writeReq is one Put or Delete waiting for the committer.
 type writeReq struct {
-	puts []encoded
-	dels []Key
-	done chan error // buffered: the committer never waits for a caller
+	puts   []encoded
+	dels   []Key
+	done   chan error  // buffered: the committer never waits for a caller
+	notify func(error) // instead of done, for PutAsync
 }
 
 type encoded struct{ key, val []byte }
@@ -30,20 +31,49 @@ type encoded struct{ key, val []byte }
 const maxBatch = 1024
 
 func (b *Badger) Put(ctx context.Context, es ...Entry) error {
+	r, err := newPutReq(es)
+	if err != nil {
+		return err
+	}
+	r.done = make(chan error, 1)
+	return b.submit(ctx, r)
+}
+
+// PutAsync queues the entries and returns at once; done is called, on the
+// committer's goroutine, once they are durable or failed. It lets a caller
+// with many results in flight (the DFK with checkpoint_mode="task_exit")
+// have them share syncs without a goroutine waiting for each. done must be
+// quick and must not call the store.
+func (b *Badger) PutAsync(es []Entry, done func(error)) {
+	r, err := newPutReq(es)
+	if err != nil {
+		done(err)
+		return
+	}
+	r.notify = done
+	if err := b.enter(); err != nil {
+		done(err)
+		return
+	}
+	defer b.leave()
+	b.queue <- r
+}
+
+func newPutReq(es []Entry) (*writeReq, error) {
 	now := time.Now()
-	r := &writeReq{puts: make([]encoded, len(es)), done: make(chan error, 1)}
+	r := &writeReq{puts: make([]encoded, len(es))}
 	// Encoding happens here, in the callers' goroutines, not in the one
 	// committer.
 	for i, e := range es {
 		e = normalize(e, now)
 		val := encodeEntry(nil, e)
 		if len(val) > MaxEntrySize {
-			return fmt.Errorf("memo put %s (%s): entry is %d bytes, more than the %d a store entry may hold",
+			return nil, fmt.Errorf("memo put %s (%s): entry is %d bytes, more than the %d a store entry may hold",
 				e.Key, e.App, len(val), MaxEntrySize)
 		}
 		r.puts[i] = encoded{dbKey(e.Key), val}
 	}
-	return b.submit(ctx, r)
+	return r, nil
 }
 
 func (b *Badger) Delete(ctx context.Context, keys ...Key) error {
@@ -101,7 +131,11 @@ func (b *Badger) commitLoop() {
 			err = fmt.Errorf("memo store %s: write: %w", b.dir, err)
 		}
 		for _, r := range batch {
-			r.done <- err
+			if r.notify != nil {
+				r.notify(err)
+			} else {
+				r.done <- err
+			}
 		}
 		clear(batch) // let the requests' buffers go
 	}
