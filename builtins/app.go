@@ -119,12 +119,21 @@ func (a *App) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs 
 	if io != nil {
 		io.runDir = kr.dir
 	}
+	key := a.keyFunc(s, kr, c)
+	if key != nil {
+		// The first cached call opens the project's memo store, so a
+		// store that cannot be used is an error at the user's line.
+		if _, err := s.memoStore(); err != nil {
+			return nil, fmt.Errorf("%s: %w", a.fn.Name(), err)
+		}
+	}
 	fut := kr.k.Submit(dfk.Spec{
 		App:      a.fn.Name(),
 		Kind:     a.kind,
 		Executor: label,
 		Deps:     c.deps,
 		Run:      a.runner(s, c, io),
+		Key:      key,
 		Walltime: c.walltime,
 	})
 	af := &AppFuture{fut: fut, stdout: starlark.None, stderr: starlark.None}

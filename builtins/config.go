@@ -3,6 +3,7 @@ package builtins
 import (
 	"fmt"
 	"sort"
+	"time"
 
 	"go.starlark.net/starlark"
 
@@ -20,20 +21,30 @@ type executorValue interface {
 
 // Config is Parsl's Config.
 type Config struct {
-	executors      []executorValue
-	retries        int
-	retryHandlerFn starlark.Callable
-	runDir         string
-	appCache       bool
-	checkpointMode starlark.Value
-	extra          map[string]starlark.Value // accepted Parsl parameters kept for display
-	frozen         bool
+	executors        []executorValue
+	retries          int
+	retryHandlerFn   starlark.Callable
+	runDir           string
+	appCache         bool
+	checkpointMode   starlark.Value
+	mode             string // resolved checkpoint mode
+	checkpointPeriod time.Duration
+	extra            map[string]starlark.Value // accepted Parsl parameters kept for display
+	frozen           bool
 }
 
 var (
 	_ starlark.HasAttrs = (*Config)(nil)
 	_ executorValue     = (*ThreadPoolExecutor)(nil)
 )
+
+// memoMode is the checkpoint mode results are kept with.
+func (c *Config) memoMode() string {
+	if c.mode == "" {
+		return modeTaskExit
+	}
+	return c.mode
+}
 
 func (c *Config) String() string {
 	return fmt.Sprintf("Config(executors=%s)", executorsList(c.executors))
@@ -101,7 +112,7 @@ func newConfig(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		retryHandler starlark.Value    = starlark.None
 		runDir                         = "runinfo"
 		appCache                       = true
-		ckptMode     starlark.Value    = starlark.None
+		ckptMode     starlark.Value    // nil: not given
 	)
 	c := &Config{extra: map[string]starlark.Value{}}
 	pairs := []any{
@@ -149,6 +160,28 @@ func newConfig(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		c.retryHandlerFn = fn
 	}
 	c.retries, c.runDir, c.appCache, c.checkpointMode = retries, runDir, appCache, ckptMode
+	period := c.extra["checkpoint_period"]
+	if bm, ok := c.extra["memoizer"]; ok && bm != starlark.None {
+		// Parsl's newer spelling; it wins over the old parameters.
+		m, ok := bm.(*BasicMemoizer)
+		if !ok {
+			return nil, fmt.Errorf("%s: for parameter memoizer: got %s, want BasicMemoizer(...)", b.Name(), bm.Type())
+		}
+		ckptMode, c.appCache = m.mode, m.memoize
+		if m.period != nil {
+			period = m.period
+		}
+	}
+	var err error
+	if c.mode, err = parseCheckpointMode(b.Name(), ckptMode); err != nil {
+		return nil, err
+	}
+	if c.checkpointPeriod, err = parsePeriod(b.Name(), period); err != nil {
+		return nil, err
+	}
+	if ckptMode == nil {
+		c.checkpointMode = starlark.None
+	}
 	return c, nil
 }
 

@@ -1,6 +1,7 @@
 package builtins
 
 import (
+	"context"
 	"fmt"
 
 	"go.starlark.net/starlark"
@@ -26,9 +27,12 @@ func Predeclared(argv []string) starlark.StringDict {
 		"join_app":   starlark.NewBuiltin("join_app", decorator(dfk.JoinApp)),
 	}
 	ctors := starlark.StringDict{
-		"File":               starlark.NewBuiltin("File", newFileBuiltin),
-		"Config":             starlark.NewBuiltin("Config", newConfig),
-		"ThreadPoolExecutor": starlark.NewBuiltin("ThreadPoolExecutor", newThreadPoolExecutor),
+		"File":                starlark.NewBuiltin("File", newFileBuiltin),
+		"Config":              starlark.NewBuiltin("Config", newConfig),
+		"ThreadPoolExecutor":  starlark.NewBuiltin("ThreadPoolExecutor", newThreadPoolExecutor),
+		"BasicMemoizer":       starlark.NewBuiltin("BasicMemoizer", newBasicMemoizer),
+		"get_all_checkpoints": starlark.NewBuiltin("get_all_checkpoints", getAllCheckpoints),
+		"get_last_checkpoint": starlark.NewBuiltin("get_last_checkpoint", getLastCheckpoint),
 	}
 	parslMembers := starlark.StringDict{
 		"load":                   starlark.NewBuiltin("load", parslLoad),
@@ -240,7 +244,7 @@ func (d *DFKValue) Freeze()               {}
 func (d *DFKValue) Truth() starlark.Bool  { return true }
 func (d *DFKValue) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: DataFlowKernel") }
 func (d *DFKValue) AttrNames() []string {
-	return []string{"cleanup", "config", "run_dir", "wait_for_current_tasks"}
+	return []string{"checkpoint", "cleanup", "config", "run_dir", "wait_for_current_tasks"}
 }
 
 func (d *DFKValue) Attr(name string) (starlark.Value, error) {
@@ -259,6 +263,22 @@ func (d *DFKValue) Attr(name string) (starlark.Value, error) {
 				return nil, err
 			}
 			return starlark.None, d.kr.k.WaitAll(s.ctx)
+		}), nil
+	case "checkpoint":
+		// Parsl's dfk.checkpoint(): write the results batched so far
+		// (checkpoint_mode "manual", "periodic", "dfk_exit").
+		return starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+				return nil, err
+			}
+			if d.kr.memo == nil {
+				return starlark.MakeInt(0), nil
+			}
+			n, err := d.kr.memo.checkpoint(context.Background())
+			if err != nil {
+				return nil, fmt.Errorf("%s: %w", b.Name(), err)
+			}
+			return starlark.MakeInt(n), nil
 		}), nil
 	case "cleanup":
 		return starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {

@@ -20,8 +20,10 @@ import (
 	"github.com/hashicorp/go-hclog"
 	"go.starlark.net/starlark"
 
+	"github.com/starflow-hpc/starflow/codec"
 	"github.com/starflow-hpc/starflow/dfk"
 	"github.com/starflow-hpc/starflow/executors/bash"
+	"github.com/starflow-hpc/starflow/memo"
 )
 
 // Options are the host's settings for one `starflow run`.
@@ -42,6 +44,14 @@ type Options struct {
 	// Tracker, if set, knows the process groups of running bash apps, so
 	// the host can kill them when it must exit at once.
 	Tracker *bash.Tracker
+	// MemoDir is the project's memo store; "" disables durable results.
+	MemoDir string
+	// FreshMemo (--fresh) ignores results of earlier runs; this run's
+	// results are still stored.
+	FreshMemo bool
+	// CodeDigest gives an app's code digest (interp.Program.CodeDigest);
+	// nil disables memoization.
+	CodeDigest func(fn *starlark.Function) ([32]byte, bool)
 }
 
 // Session is the host state of one script run: the current kernel (Parsl's
@@ -56,6 +66,12 @@ type Session struct {
 	mu      sync.Mutex
 	current *kernelRun
 	runs    []*kernelRun
+
+	codec       *codec.Codec // results and memo keys
+	fileDigests fileDigests  // input files hashed once per run
+	storeOnce   sync.Once    // the memo store opens on first use
+	store       *memo.Badger
+	storeErr    error
 }
 
 // kernelRun is one loaded configuration and its run folder.
@@ -64,6 +80,7 @@ type kernelRun struct {
 	cfg   *Config
 	dir   string
 	start time.Time
+	memo  *memoizer // nil when the configuration turns caching off
 
 	// parsl.clear, DataFlowKernel.cleanup and Finish may each close the
 	// run; it is closed once and every caller sees how that went.
@@ -86,7 +103,7 @@ func NewSession(ctx context.Context, opts Options) *Session {
 	if opts.RunDirRoot == "" {
 		opts.RunDirRoot = "runinfo"
 	}
-	return &Session{opts: opts, log: opts.Logger, ctx: ctx}
+	return &Session{opts: opts, log: opts.Logger, ctx: ctx, codec: valueCodec()}
 }
 
 const sessionKey = "starflow.session"
@@ -175,7 +192,14 @@ func (s *Session) startLocked(cfg *Config) (*kernelRun, error) {
 		}
 		exs = append(exs, ex)
 	}
+	var m *memoizer
+	var memoizer dfk.Memoizer
+	if cfg.appCache && s.opts.CodeDigest != nil {
+		m = newMemoizer(s, cfg, dir)
+		memoizer = m
+	}
 	k, err := dfk.New(s.ctx, dfk.Config{
+		Memo:         memoizer,
 		Executors:    exs,
 		Retries:      cfg.retries,
 		RetryHandler: cfg.retryHandler(s),
@@ -185,7 +209,7 @@ func (s *Session) startLocked(cfg *Config) (*kernelRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	kr := &kernelRun{k: k, cfg: cfg, dir: dir, start: time.Now()}
+	kr := &kernelRun{k: k, cfg: cfg, dir: dir, start: time.Now(), memo: m}
 	s.current = kr
 	s.runs = append(s.runs, kr)
 	s.log.Info("run started", "run_dir", dir, "executors", k.Labels(), "retries", cfg.retries)
@@ -219,7 +243,11 @@ func (s *Session) closeRun(kr *kernelRun) error {
 	kr.closeOnce.Do(func() {
 		werr := kr.k.WaitAll(s.ctx)
 		serr := kr.k.Shutdown(context.Background())
-		kr.closeErr = errors.Join(werr, serr)
+		var merr error
+		if kr.memo != nil {
+			merr = kr.memo.close()
+		}
+		kr.closeErr = errors.Join(werr, serr, merr)
 	})
 	return kr.closeErr
 }
@@ -239,6 +267,9 @@ func (s *Session) Finish() ([]*dfk.Kernel, error) {
 			errs = append(errs, err)
 		}
 		ks = append(ks, kr.k)
+	}
+	if err := s.closeMemoStore(); err != nil {
+		errs = append(errs, err)
 	}
 	return ks, errors.Join(errs...)
 }

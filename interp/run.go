@@ -34,20 +34,24 @@ func FileOptions() *syntax.FileOptions {
 // Modules is the table of Python-style imports a script may use.
 func Modules() ModuleTable {
 	apps := map[string]string{"python_app": "python_app", "bash_app": "bash_app", "join_app": "join_app"}
-	parsl := map[string]string{"Config": "Config", "File": "File", "ThreadPoolExecutor": "ThreadPoolExecutor"}
+	parsl := map[string]string{"Config": "Config", "File": "File", "ThreadPoolExecutor": "ThreadPoolExecutor", "BasicMemoizer": "BasicMemoizer"}
 	for k, v := range apps {
 		parsl[k] = v
 	}
 	return ModuleTable{
-		"parsl":                     {Value: "parsl", Names: parsl},
-		"parsl.app":                 {Names: map[string]string{}},
-		"parsl.app.app":             {Names: apps},
-		"parsl.config":              {Names: map[string]string{"Config": "Config"}},
-		"parsl.executors":           {Names: map[string]string{"ThreadPoolExecutor": "ThreadPoolExecutor"}},
-		"parsl.executors.threads":   {Names: map[string]string{"ThreadPoolExecutor": "ThreadPoolExecutor"}},
-		"parsl.data_provider":       {Names: map[string]string{}},
-		"parsl.data_provider.files": {Names: map[string]string{"File": "File"}},
-		"sys":                       {Value: "sys", Names: map[string]string{"argv": "argv"}},
+		"parsl":                      {Value: "parsl", Names: parsl},
+		"parsl.app":                  {Names: map[string]string{}},
+		"parsl.app.app":              {Names: apps},
+		"parsl.config":               {Names: map[string]string{"Config": "Config"}},
+		"parsl.executors":            {Names: map[string]string{"ThreadPoolExecutor": "ThreadPoolExecutor"}},
+		"parsl.executors.threads":    {Names: map[string]string{"ThreadPoolExecutor": "ThreadPoolExecutor"}},
+		"parsl.data_provider":        {Names: map[string]string{}},
+		"parsl.data_provider.files":  {Names: map[string]string{"File": "File"}},
+		"sys":                        {Value: "sys", Names: map[string]string{"argv": "argv"}},
+		"parsl.dataflow":             {Names: map[string]string{}},
+		"parsl.dataflow.memoization": {Names: map[string]string{"BasicMemoizer": "BasicMemoizer"}},
+		"parsl.utils": {Names: map[string]string{
+			"get_all_checkpoints": "get_all_checkpoints", "get_last_checkpoint": "get_last_checkpoint"}},
 	}
 }
 

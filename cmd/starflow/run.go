@@ -13,6 +13,7 @@ import (
 	"github.com/starflow-hpc/starflow/dfk"
 	"github.com/starflow-hpc/starflow/executors/bash"
 	"github.com/starflow-hpc/starflow/interp"
+	"github.com/starflow-hpc/starflow/memo/project"
 )
 
 type runCmd struct {
@@ -23,6 +24,8 @@ type runCmd struct {
 	RunDir     string   `help:"Folder for run records; each run gets NNN/ inside it." default:"runinfo" placeholder:"DIR"`
 	LogLevel   string   `help:"Level of runinfo/NNN/starflow.log: trace, debug, info, warn, error." default:"info" enum:"trace,debug,info,warn,error" placeholder:"LEVEL"`
 	NoProgress bool     `help:"Do not show the live progress line (it is shown only on a terminal anyway)."`
+	Fresh      bool     `help:"Ignore results memoized by earlier runs (cache=True apps run again); this run's results are still stored."`
+	MemoDir    string   `help:"Memo store of cached results (default: .starflow/memo in the project root: the nearest folder above SCRIPT holding starflow.toml, else SCRIPT's folder)." placeholder:"DIR"`
 }
 
 func (r *runCmd) Help() string {
@@ -80,6 +83,14 @@ func (r *runCmd) Run(g *globals) error {
 
 	ctx, cancel := context.WithCancelCause(context.Background())
 	defer cancel(nil)
+	memoDir := r.MemoDir
+	if memoDir == "" {
+		root, err := project.Root(r.Script)
+		if err != nil {
+			return fmt.Errorf("find the project root: %w", err)
+		}
+		memoDir = project.MemoDir(root)
+	}
 	tracker := bash.NewTracker()
 	sig := watchSignals(cancel, g, func() { tracker.KillAll() })
 	defer sig.stop()
@@ -104,6 +115,9 @@ func (r *runCmd) Run(g *globals) error {
 		Config:     cfg,
 		OnRunStart: logOut.OpenIn,
 		Tracker:    tracker,
+		MemoDir:    memoDir,
+		FreshMemo:  r.Fresh,
+		CodeDigest: prog.CodeDigest,
 	})
 	if bar != nil {
 		bar.Start(session)

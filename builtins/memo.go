@@ -1,0 +1,397 @@
+package builtins
+
+import (
+	"context"
+	"crypto/sha256"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"sort"
+	"sync"
+	"syscall"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/starflow-hpc/starflow/codec"
+	"github.com/starflow-hpc/starflow/dfk"
+	"github.com/starflow-hpc/starflow/memo"
+)
+
+// Checkpoint modes, Parsl's names. starflow's default is taskExit: with
+// the project's store, a rerun after a crash finds every finished result.
+const (
+	modeNone     = "none"
+	modeTaskExit = "task_exit"
+	modePeriodic = "periodic"
+	modeDFKExit  = "dfk_exit"
+	modeManual   = "manual"
+)
+
+// valueCodec is the encoding of results and of key parts: Starlark values
+// plus File and parsl.AUTO_LOGNAME.
+func valueCodec() *codec.Codec {
+	return codec.New(
+		codec.Extension{
+			Name: "File",
+			Encode: func(v starlark.Value) ([]byte, bool) {
+				f, ok := v.(*File)
+				if !ok {
+					return nil, false
+				}
+				return []byte(f.url), true
+			},
+			Decode: func(b []byte) (starlark.Value, error) { return NewFile(string(b)) },
+		},
+		codec.Extension{
+			Name: "AUTO_LOGNAME",
+			Encode: func(v starlark.Value) ([]byte, bool) {
+				_, ok := v.(autoLogname)
+				return nil, ok
+			},
+			Decode: func([]byte) (starlark.Value, error) { return autoLogname{}, nil },
+		},
+	)
+}
+
+// memoizer is the Memoizer of one kernel: this run's results in memory,
+// over the project's durable store.
+type memoizer struct {
+	s      *Session
+	mode   string
+	period time.Duration
+	runDir string
+	codec  *codec.Codec
+
+	mu      sync.Mutex
+	mem     map[dfk.Key]starlark.Value
+	pending []memo.Entry // batched modes: results not yet written
+	warned  map[string]bool
+
+	stop chan struct{} // periodic flusher
+	done chan struct{}
+}
+
+var _ dfk.Memoizer = (*memoizer)(nil)
+
+func newMemoizer(s *Session, cfg *Config, runDir string) *memoizer {
+	m := &memoizer{
+		s: s, mode: cfg.memoMode(), period: cfg.checkpointPeriod, runDir: runDir,
+		codec: s.codec, mem: map[dfk.Key]starlark.Value{}, warned: map[string]bool{},
+	}
+	if m.mode == modePeriodic {
+		m.stop, m.done = make(chan struct{}), make(chan struct{})
+		go m.flushEvery(m.period)
+	}
+	return m
+}
+
+func (m *memoizer) Lookup(ctx context.Context, key dfk.Key, app string) (any, bool) {
+	m.mu.Lock()
+	v, ok := m.mem[key]
+	m.mu.Unlock()
+	if ok {
+		return v, true
+	}
+	if m.s.opts.FreshMemo {
+		return nil, false
+	}
+	store, err := m.s.memoStore()
+	if err != nil || store == nil {
+		return nil, false
+	}
+	e, ok, err := store.Get(ctx, memo.Key(key))
+	if err != nil || !ok {
+		if err != nil {
+			m.warnOnce("lookup", "memo lookup failed; running instead: %v", err)
+		}
+		return nil, false
+	}
+	v, err = m.codec.Unmarshal(e.Value)
+	if err != nil {
+		m.warnOnce("decode:"+app, "memo entry %s of %s unreadable (%v); running it again", memo.Key(key), app, err)
+		return nil, false
+	}
+	return v, true
+}
+
+func (m *memoizer) Record(key dfk.Key, app string, value any, done func()) {
+	v, _ := value.(starlark.Value)
+	if v == nil {
+		v = starlark.None
+	}
+	m.mu.Lock()
+	m.mem[key] = v
+	m.mu.Unlock()
+	if m.mode == modeNone {
+		done()
+		return
+	}
+	data, err := m.codec.Marshal(v)
+	if err != nil {
+		m.warnOnce("encode:"+app, "result of %s not memoized: %v", app, err)
+		done()
+		return
+	}
+	e := memo.Entry{Key: memo.Key(key), App: app, Run: m.runDir, Created: time.Now(), Value: data}
+	if m.mode != modeTaskExit {
+		m.mu.Lock()
+		m.pending = append(m.pending, e)
+		m.mu.Unlock()
+		done()
+		return
+	}
+	store, err := m.s.memoStore()
+	if err != nil || store == nil {
+		done()
+		return
+	}
+	store.PutAsync([]memo.Entry{e}, func(err error) {
+		if err != nil {
+			m.warnOnce("put", "memo write failed: %v", err)
+		}
+		done()
+	})
+}
+
+// checkpoint writes the results batched since the last one (Parsl's
+// dfk.checkpoint()).
+func (m *memoizer) checkpoint(ctx context.Context) (int, error) {
+	m.mu.Lock()
+	batch := m.pending
+	m.pending = nil
+	m.mu.Unlock()
+	if len(batch) == 0 {
+		return 0, nil
+	}
+	store, err := m.s.memoStore()
+	if err != nil {
+		return 0, err
+	}
+	if store == nil {
+		return 0, nil
+	}
+	if err := store.Put(ctx, batch...); err != nil {
+		return 0, fmt.Errorf("checkpoint: %w", err)
+	}
+	m.s.log.Debug("checkpoint", "results", len(batch))
+	return len(batch), nil
+}
+
+func (m *memoizer) flushEvery(d time.Duration) {
+	defer close(m.done)
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-m.stop:
+			return
+		case <-t.C:
+			if _, err := m.checkpoint(context.Background()); err != nil {
+				m.warnOnce("periodic", "%v", err)
+			}
+		}
+	}
+}
+
+// close ends the run's memoization: dfk_exit and periodic write what is
+// left; manual writes only when asked, as in Parsl.
+func (m *memoizer) close() error {
+	if m.stop != nil {
+		close(m.stop)
+		<-m.done
+	}
+	if m.mode == modeDFKExit || m.mode == modePeriodic {
+		_, err := m.checkpoint(context.Background())
+		return err
+	}
+	return nil
+}
+
+func (m *memoizer) warnOnce(what, format string, args ...any) {
+	m.mu.Lock()
+	seen := m.warned[what]
+	m.warned[what] = true
+	m.mu.Unlock()
+	if seen {
+		return
+	}
+	msg := fmt.Sprintf(format, args...)
+	m.s.log.Warn(msg)
+	fmt.Fprintln(m.s.opts.Stderr, "starflow: warning:", msg)
+}
+
+// memoStore opens the project's store on first use: a script without
+// cached apps never touches it. nil, nil means memoization has no store
+// (no --memo-dir could be worked out).
+func (s *Session) memoStore() (*memo.Badger, error) {
+	s.storeOnce.Do(func() {
+		if s.opts.MemoDir == "" {
+			return
+		}
+		s.store, s.storeErr = memo.Open(s.opts.MemoDir, memo.Options{Logger: s.log.Named("memo")})
+		if s.storeErr == nil {
+			s.log.Info("memo store opened", "dir", s.opts.MemoDir)
+		}
+	})
+	return s.store, s.storeErr
+}
+
+// closeMemoStore is called once every kernel is shut down.
+func (s *Session) closeMemoStore() error {
+	if s.store == nil {
+		return nil
+	}
+	return s.store.Close()
+}
+
+// keyFunc returns the function that computes a call's memo key once its
+// futures are done, or nil when the call is not memoized.
+func (a *App) keyFunc(s *Session, kr *kernelRun, c *call) func() (dfk.Key, error) {
+	if !a.cache || !kr.cfg.appCache || a.kind == dfk.JoinApp || kr.memo == nil {
+		return nil
+	}
+	digest, ok := s.opts.CodeDigest(a.fn)
+	if !ok {
+		return nil
+	}
+	ignore := map[string]bool{}
+	for _, n := range a.ignoreForCache {
+		ignore[n] = true
+	}
+	return func() (dfk.Key, error) {
+		buf := make([]byte, 0, 128)
+		buf = append(buf, "starflow-memo-1\x00"...)
+		buf = append(buf, a.fn.Name()...)
+		buf = append(buf, 0)
+		buf = append(buf, digest[:]...)
+		var files []*File
+		add := func(v starlark.Value) error {
+			r, err := resolve(v)
+			if err != nil {
+				return err
+			}
+			files = collectFiles(r, files)
+			buf, err = s.codec.AppendKey(buf, r)
+			return err
+		}
+		for i, arg := range c.args {
+			if err := add(arg); err != nil {
+				return dfk.Key{}, fmt.Errorf("argument %d: %w", i+1, err)
+			}
+		}
+		kw := map[string]starlark.Value{}
+		for _, kv := range c.kwargs {
+			kw[string(kv[0].(starlark.String))] = kv[1]
+		}
+		for name, v := range c.special {
+			kw[name] = v
+		}
+		names := make([]string, 0, len(kw))
+		for name := range kw {
+			if !ignore[name] {
+				names = append(names, name)
+			}
+		}
+		sort.Strings(names)
+		for _, name := range names {
+			buf = append(buf, name...)
+			buf = append(buf, 0)
+			if err := add(kw[name]); err != nil {
+				return dfk.Key{}, fmt.Errorf("argument %s: %w", name, err)
+			}
+		}
+		// Files key on their content, not just their name.
+		for _, f := range files {
+			if f.scheme != "file" {
+				continue
+			}
+			d, err := s.fileDigests.digest(f.path)
+			if err != nil {
+				return dfk.Key{}, err
+			}
+			buf = append(buf, d[:]...)
+		}
+		return sha256.Sum256(buf), nil
+	}
+}
+
+func collectFiles(v starlark.Value, out []*File) []*File {
+	switch x := v.(type) {
+	case *File:
+		return append(out, x)
+	case starlark.Tuple:
+		for _, e := range x {
+			out = collectFiles(e, out)
+		}
+	case *starlark.List:
+		for i := 0; i < x.Len(); i++ {
+			out = collectFiles(x.Index(i), out)
+		}
+	case *starlark.Dict:
+		for _, kv := range x.Items() {
+			out = collectFiles(kv[0], out)
+			out = collectFiles(kv[1], out)
+		}
+	}
+	return out
+}
+
+// fileDigests hashes input files once per run. An unchanged file (same
+// inode, size, modification and change time) is not read again; the
+// change time cannot be set back by hand, so an edit that restores size
+// and mtime is still seen.
+type fileDigests struct {
+	mu    sync.Mutex
+	known map[string]fileDigest
+}
+
+type fileDigest struct {
+	ino, size, mtime, ctime int64
+	sum                     [32]byte
+}
+
+// missingFile is the digest of a file that does not exist (yet).
+var missingFile = sha256.Sum256([]byte("starflow: no such file"))
+
+func (fd *fileDigests) digest(path string) ([32]byte, error) {
+	fi, err := os.Stat(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return missingFile, nil
+	}
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("hash input %s: %w", path, err)
+	}
+	st, _ := fi.Sys().(*syscall.Stat_t)
+	var id fileDigest
+	if st != nil {
+		id = fileDigest{ino: int64(st.Ino), size: st.Size, mtime: st.Mtim.Nano(), ctime: st.Ctim.Nano()}
+	}
+	fd.mu.Lock()
+	known, ok := fd.known[path]
+	fd.mu.Unlock()
+	if ok && st != nil && known.ino == id.ino && known.size == id.size && known.mtime == id.mtime && known.ctime == id.ctime {
+		return known.sum, nil
+	}
+	if fi.IsDir() {
+		return sha256.Sum256([]byte("dir:" + path)), nil
+	}
+	f, err := os.Open(path)
+	if err != nil {
+		return [32]byte{}, fmt.Errorf("hash input %s: %w", path, err)
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return [32]byte{}, fmt.Errorf("hash input %s: %w", path, err)
+	}
+	h.Sum(id.sum[:0])
+	fd.mu.Lock()
+	if fd.known == nil {
+		fd.known = map[string]fileDigest{}
+	}
+	fd.known[path] = id
+	fd.mu.Unlock()
+	return id.sum, nil
+}
