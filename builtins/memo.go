@@ -29,9 +29,9 @@ const (
 	modeManual   = "manual"
 )
 
-// valueCodec is the encoding of results and of key parts: Starlark values
-// plus File and parsl.AUTO_LOGNAME.
-func valueCodec() *codec.Codec {
+// ValueCodec is the encoding of results and of key parts: Starlark values
+// plus File and parsl.AUTO_LOGNAME. `starflow memo show` decodes with it.
+func ValueCodec() *codec.Codec {
 	return codec.New(
 		codec.Extension{
 			Name: "File",

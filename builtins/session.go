@@ -103,7 +103,7 @@ func NewSession(ctx context.Context, opts Options) *Session {
 	if opts.RunDirRoot == "" {
 		opts.RunDirRoot = "runinfo"
 	}
-	return &Session{opts: opts, log: opts.Logger, ctx: ctx, codec: valueCodec()}
+	return &Session{opts: opts, log: opts.Logger, ctx: ctx, codec: ValueCodec()}
 }
 
 const sessionKey = "starflow.session"

@@ -26,6 +26,8 @@ var version = "dev"
 
 type cli struct {
 	Run     runCmd     `cmd:"" help:"Run a workflow script."`
+	Check   checkCmd   `cmd:"" help:"Check a script and the libraries it loads without running anything."`
+	Memo    memoCmd    `cmd:"" help:"List, show, clear and compact the project's memo store."`
 	Version versionCmd `cmd:"" help:"Print starflow's version."`
 }
 
