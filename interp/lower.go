@@ -49,8 +49,8 @@ func Parse(filename string, src []byte, opts *syntax.FileOptions, modules Module
 	if opts == nil {
 		opts = &syntax.FileOptions{}
 	}
-	// Fast path: no "@", "import" or ".load" means nothing to lower.
-	if bytes.IndexByte(src, '@') < 0 && !bytes.Contains(src, []byte("import")) && !bytes.Contains(src, []byte(".load")) {
+	// Fast path: nothing any pass would touch means nothing to lower.
+	if !mayLower(src) {
 		return opts.Parse(filename, src, 0)
 	}
 
@@ -62,8 +62,22 @@ func Parse(filename string, src []byte, opts *syntax.FileOptions, modules Module
 		decos:   map[lineCol]bool{},
 		imports: map[lineCol][]binding{},
 	}
-	text := l.rewrite(src)
+	ed := &edits{src: src}
+	l.rewrite(src, ed)
+	for _, p := range passes {
+		if p.text == nil {
+			continue
+		}
+		if err := p.text(l, src, ed); err != nil && l.err == nil {
+			l.err = err
+		}
+	}
+	text, pm := ed.apply()
 	f, perr := opts.Parse(filename, text, 0)
+	perr = pm.remapError(perr)
+	if pm != nil && f != nil {
+		pm.remapFile(f)
+	}
 	if l.err != nil {
 		// A parse error strictly before the failed statement is the user's
 		// first problem; anything from the statement on is likely caused by
@@ -76,15 +90,52 @@ func Parse(filename string, src []byte, opts *syntax.FileOptions, modules Module
 	if perr != nil {
 		return nil, perr
 	}
-	if len(l.decos) == 0 && len(l.imports) == 0 {
-		return f, nil
+	if len(l.decos) > 0 || len(l.imports) > 0 {
+		stmts, err := l.block(f.Stmts, false)
+		if err != nil {
+			return nil, err
+		}
+		f.Stmts = stmts
 	}
-	stmts, err := l.block(f.Stmts, false)
-	if err != nil {
-		return nil, err
+	for _, p := range passes {
+		if p.tree == nil {
+			continue
+		}
+		if err := p.tree(l, f); err != nil {
+			return nil, err
+		}
 	}
-	f.Stmts = stmts
 	return f, nil
+}
+
+// A pass lowers one family of Python constructs. Its text step records
+// edits that make the construct parse as Starlark (the edits may change
+// lengths: positions are mapped back); its tree step, after parsing,
+// rewrites what the text step marked. Passes must not edit overlapping
+// text.
+type pass struct {
+	// quick reports whether src may hold the construct at all; it lets
+	// Parse skip lowering for plain Starlark.
+	quick func(src []byte) bool
+	text  func(l *lowering, src []byte, e *edits) error
+	tree  func(l *lowering, f *syntax.File) error
+}
+
+// passes are the dialect's lowerings beyond decorators and imports, in
+// the order their tree steps run.
+var passes = []pass{exprPass, stmtPass}
+
+// mayLower reports whether any lowering could apply to src.
+func mayLower(src []byte) bool {
+	if bytes.IndexByte(src, '@') >= 0 || bytes.Contains(src, []byte("import")) || bytes.Contains(src, []byte(".load")) {
+		return true
+	}
+	for _, p := range passes {
+		if p.quick != nil && p.quick(src) {
+			return true
+		}
+	}
+	return false
 }
 
 // LoadAttr is what an attribute written ".load" is called after lowering:
@@ -118,33 +169,24 @@ type lowering struct {
 	errAt lineCol // where its statement starts
 }
 
-// rewrite returns src with decorators and imports overwritten (or src itself
-// when there is nothing to lower), recording each in l.
-func (l *lowering) rewrite(src []byte) []byte {
-	starts := findStarts(src)
-	if len(starts) == 0 {
-		return src
-	}
-	out := make([]byte, 0, len(src))
-	last := 0 // src[:last] is in out
-	for _, s := range starts {
+// rewrite records the edits that overwrite decorators and imports (same
+// length, so nothing moves), noting each in l.
+func (l *lowering) rewrite(src []byte, e *edits) {
+	last := 0 // end of the last import lowered
+	for _, s := range findStarts(src) {
 		if s.pos.off < last {
 			continue // inside an import already lowered
 		}
 		at := lineCol{s.pos.line, s.pos.col}
-		if s.kind == startLoadAttr {
+		switch s.kind {
+		case startLoadAttr:
 			// "load" is a Starlark keyword, so parsl.load(config) would not
 			// parse; the attribute is spelt LoadAttr's way instead, same
 			// length so nothing after it moves.
-			out = append(out, src[last:s.pos.off]...)
-			out = append(out, LoadAttr...)
-			last = s.pos.off + len(LoadAttr)
+			e.replace(s.pos.off, s.pos.off+len(LoadAttr), LoadAttr)
 			continue
-		}
-		if s.kind == startDecorator {
-			out = append(out, src[last:s.pos.off]...)
-			out = append(out, '+')
-			last = s.pos.off + 1
+		case startDecorator:
+			e.replace(s.pos.off, s.pos.off+1, "+")
 			l.decos[at] = true
 			continue
 		}
@@ -160,13 +202,11 @@ func (l *lowering) rewrite(src []byte) []byte {
 			}
 			continue
 		}
-		out = append(out, src[last:s.pos.off]...)
-		out = append(out, "pass"...)
-		out = appendBlanked(out, src[s.pos.off+len("pass"):imp.end])
+		blank := appendBlanked([]byte("pass"), src[s.pos.off+len("pass"):imp.end])
+		e.replace(s.pos.off, imp.end, string(blank))
 		last = imp.end
 		l.imports[at] = binds
 	}
-	return append(out, src[last:]...)
 }
 
 // appendBlanked appends text with each rune but line endings made a space,

@@ -1,0 +1,4 @@
+package interp
+
+// exprPass lowers Python expressions Starlark lacks (issue 3).
+var exprPass = pass{}

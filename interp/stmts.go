@@ -1,0 +1,4 @@
+package interp
+
+// stmtPass lowers Python statements Starlark lacks (issue 3).
+var stmtPass = pass{}
