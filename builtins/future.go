@@ -39,10 +39,12 @@ var appFutureMethods = map[string]*starlark.Builtin{
 	"exception": starlark.NewBuiltin("exception", futureException),
 	"running":   starlark.NewBuiltin("running", futureRunning),
 	"cancelled": starlark.NewBuiltin("cancelled", futureCancelled),
+
+	"add_done_callback": starlark.NewBuiltin("add_done_callback", futureAddDoneCallback),
 }
 
 func (f *AppFuture) AttrNames() []string {
-	return []string{"cancelled", "done", "exception", "outputs", "result", "running", "stderr", "stdout", "task_status", "tid"}
+	return []string{"add_done_callback", "cancelled", "done", "exception", "outputs", "result", "running", "stderr", "stdout", "task_status", "tid"}
 }
 
 func (f *AppFuture) Attr(name string) (starlark.Value, error) {
@@ -194,7 +196,7 @@ func (d *DataFuture) Hash() (uint32, error)    { return d.file.Hash() }
 func (d *DataFuture) future() *dfk.Future      { return d.parent }
 func (d *DataFuture) value(any) starlark.Value { return d.file }
 func (d *DataFuture) AttrNames() []string {
-	return []string{"cancelled", "done", "exception", "file_obj", "filename", "filepath", "result", "running", "tid"}
+	return []string{"add_done_callback", "cancelled", "done", "exception", "file_obj", "filename", "filepath", "result", "running", "tid"}
 }
 
 func (d *DataFuture) Attr(name string) (starlark.Value, error) {
@@ -207,7 +209,7 @@ func (d *DataFuture) Attr(name string) (starlark.Value, error) {
 		return d.file.Attr(name)
 	}
 	switch name {
-	case "result", "done", "exception", "running", "cancelled":
+	case "result", "done", "exception", "running", "cancelled", "add_done_callback":
 		return appFutureMethods[name].BindReceiver(d), nil
 	}
 	return nil, nil

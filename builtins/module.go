@@ -52,14 +52,22 @@ func Predeclared(argv []string) starlark.StringDict {
 	for k, v := range ctors {
 		parslMembers[k] = v
 	}
+	futures := FuturesModule()
 	out := starlark.StringDict{
 		"parsl":    &starlarkstruct.Module{Name: "parsl", Members: parslMembers},
 		"sys":      &starlarkstruct.Module{Name: "sys", Members: starlark.StringDict{"argv": av}},
 		"argv":     av,
 		"__name__": starlark.String("__main__"),
+		// concurrent.futures, bound by `import concurrent.futures` and
+		// `from concurrent.futures import ...` (interp's module table).
+		"_sf_concurrent": &starlarkstruct.Module{Name: "concurrent", Members: starlark.StringDict{"futures": futures}},
+		"_sf_futures":    futures,
 	}
 	for k, v := range apps {
 		out[k] = v
+	}
+	for name, v := range futures.Members {
+		out["_sf_futures_"+name] = v // what `from concurrent.futures import wait` binds
 	}
 	for k, v := range ctors {
 		out[k] = v
@@ -224,6 +232,8 @@ func waitForCurrentTasks(thread *starlark.Thread, b *starlark.Builtin, args star
 	if err := kr.k.WaitAll(s.ctx); err != nil {
 		return nil, fmt.Errorf("%s: %w", b.Name(), err)
 	}
+	// The finished tasks' done callbacks have run, too, when this returns.
+	s.callbacks.wait(s.ctx)
 	return starlark.None, nil
 }
 

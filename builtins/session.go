@@ -67,6 +67,7 @@ type Session struct {
 	current *kernelRun
 	runs    []*kernelRun
 
+	callbacks   callbacks    // add_done_callback functions
 	codec       *codec.Codec // results and memo keys
 	fileDigests fileDigests  // input files hashed once per run
 	storeOnce   sync.Once    // the memo store opens on first use
@@ -268,6 +269,7 @@ func (s *Session) Finish() ([]*dfk.Kernel, error) {
 		}
 		ks = append(ks, kr.k)
 	}
+	s.callbacks.wait(s.ctx)
 	if err := s.closeMemoStore(); err != nil {
 		errs = append(errs, err)
 	}
