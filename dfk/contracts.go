@@ -60,6 +60,11 @@ type Spec struct {
 	// task's work. An error means "do not memoize this call".
 	Key func() (Key, error)
 
+	// Payload is what a remote executor sends instead of running Run in
+	// this process (executors/htex defines what it must implement). The
+	// kernel passes it through untouched.
+	Payload any
+
 	// Walltime, when positive, bounds one try. Enforcing it is Run's job
 	// (a bash app kills its process group, a python app cancels its
 	// thread); the kernel only records it.
@@ -80,6 +85,8 @@ type Job struct {
 	App  string
 	Kind Kind
 	Run  func(ctx context.Context, env Env) (any, error)
+	// Payload is the Spec's Payload, for remote executors.
+	Payload any
 
 	t *task
 }

@@ -125,7 +125,7 @@ func (k *Kernel) Submit(spec Spec) *Future {
 	}
 	t.id = int(k.nextID.Add(1) - 1)
 	t.app = spec.App
-	t.job = Job{ID: t.id, App: spec.App, Kind: spec.Kind, Run: spec.Run, t: t}
+	t.job = Job{ID: t.id, App: spec.App, Kind: spec.Kind, Run: spec.Run, Payload: spec.Payload, t: t}
 	k.outstanding.Add(1)
 	k.counts.submitted.Add(1)
 	k.counts.waiting.Add(1)
@@ -347,7 +347,7 @@ func (k *Kernel) complete(t *task, s State, value any, err error, next []waiter)
 	k.event(t, s)
 	// Drop what the task no longer needs so a finished task holds only
 	// its outcome.
-	t.deps, t.job.Run, t.keyFn, t.key = nil, nil, nil, nil
+	t.deps, t.job.Run, t.job.Payload, t.keyFn, t.key = nil, nil, nil, nil, nil
 	if k.outstanding.Add(-1) == 0 {
 		k.idleMu.Lock()
 		if k.idleCh != nil {
