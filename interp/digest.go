@@ -21,32 +21,42 @@ import (
 // else does not.
 type codeIndex struct {
 	path   string
+	src    []byte
 	hash   [32]byte              // of the whole file, for libraries
 	defs   map[string]*defInfo   // top-level def by name
 	byPos  map[[2]int32]*defInfo // any def (nested too) by its "def" keyword
 	consts map[string][][]byte   // top-level assigned names: their statements' text
 	loads  map[string]string     // names bound by load(): module path
-	mu     sync.Mutex            // guards digests
-	done   map[*defInfo][32]byte // computed digests
-	codec  *codec.Codec
+
+	constLines map[string][][2]int32 // line ranges of the constants' statements
+	loadLines  [][2]int32            // line ranges of load statements
+	mu         sync.Mutex            // guards digests
+	done       map[*defInfo][32]byte // computed digests
+	codec      *codec.Codec
 }
 
 type defInfo struct {
-	name string
-	text []byte   // the def's lines, decorators excluded (they are options)
-	refs []string // globals, loaded names and top-level defs it mentions, sorted
+	name  string
+	lines [2]int32 // first and last line of the def, decorators excluded
+	text  []byte   // the def's lines, decorators excluded (they are options)
+	refs  []string // globals, loaded names and top-level defs it mentions, sorted
 }
 
 func newCodeIndex(path string, src []byte, f *syntax.File) *codeIndex {
 	ix := &codeIndex{
-		path:   path,
-		hash:   sha256.Sum256(src),
-		defs:   map[string]*defInfo{},
-		byPos:  map[[2]int32]*defInfo{},
-		consts: map[string][][]byte{},
-		loads:  map[string]string{},
-		done:   map[*defInfo][32]byte{},
-		codec:  codec.New(),
+		path:       path,
+		src:        src,
+		hash:       sha256.Sum256(src),
+		constLines: map[string][][2]int32{},
+		defs:       map[string]*defInfo{},
+		byPos:      map[[2]int32]*defInfo{},
+		consts:     map[string][][]byte{},
+		loads:      map[string]string{},
+		done:       map[*defInfo][32]byte{},
+		codec:      codec.New(),
+	}
+	if f == nil {
+		return ix
 	}
 	lines := bytes.SplitAfter(src, []byte("\n"))
 	text := func(n syntax.Node) []byte {
@@ -62,21 +72,28 @@ func newCodeIndex(path string, src []byte, f *syntax.File) *codeIndex {
 	for _, stmt := range f.Stmts {
 		switch s := stmt.(type) {
 		case *syntax.DefStmt:
-			d := &defInfo{name: s.Name.Name, text: text(s), refs: globalRefs(s)}
+			d := &defInfo{name: s.Name.Name, text: text(s), refs: globalRefs(s), lines: lineRange(s)}
 			ix.defs[d.name] = d
 			ix.indexNested(s, d, text)
 		case *syntax.AssignStmt:
 			for _, name := range assignedNames(s.LHS) {
 				// A decorator's "f = app(f)" is not a constant: f is a def.
 				ix.consts[name] = append(ix.consts[name], text(s))
+				ix.constLines[name] = append(ix.constLines[name], lineRange(s))
 			}
 		case *syntax.LoadStmt:
 			for _, id := range s.To {
 				ix.loads[id.Name] = s.ModuleName()
 			}
+			ix.loadLines = append(ix.loadLines, lineRange(s))
 		}
 	}
 	return ix
+}
+
+func lineRange(n syntax.Node) [2]int32 {
+	start, end := n.Span()
+	return [2]int32{start.Line, end.Line}
 }
 
 // indexNested records the def and every def inside it by position; a
