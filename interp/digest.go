@@ -119,7 +119,9 @@ func globalRefs(s *syntax.DefStmt) []string {
 		if !ok {
 			return true
 		}
-		if b, ok := id.Binding.(*resolve.Binding); ok && b.Scope == resolve.Global && id.Name != s.Name.Name {
+		// Globals, and (as free variables of the def) names bound by load
+		// statements, which are file-local at top level.
+		if b, ok := id.Binding.(*resolve.Binding); ok && (b.Scope == resolve.Global || b.Scope == resolve.Free) && id.Name != s.Name.Name {
 			seen[id.Name] = true
 		}
 		return true

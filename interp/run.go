@@ -6,9 +6,11 @@ package interp
 
 import (
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
+	"sort"
 	"strings"
 
 	"go.starlark.net/resolve"
@@ -55,18 +57,30 @@ func Modules() ModuleTable {
 	}
 }
 
-// Program is a compiled script, ready to run.
+// Program is a compiled script and the libraries it loads, ready to run.
 type Program struct {
 	path        string
 	prog        *starlark.Program
 	predeclared starlark.StringDict
 	code        map[string]*codeIndex // by file name, for code digests
+	files       map[string]*library   // by file name: the script and its libraries
+	libs        map[string]*library   // libraries by canonical module name
 }
 
-// Compile reads, lowers, parses, resolves and compiles the script at path.
-// It has no side effects: a script that does not compile leaves nothing
-// behind.
-func Compile(path string, argv []string) (*Program, error) {
+// Compile reads, lowers, parses, resolves and compiles the script at path
+// and every library it loads (see load.go for how load() finds them). It
+// has no side effects: a script that does not compile leaves nothing
+// behind. Its error lists every problem found (Problems), in the script
+// and in its libraries.
+func Compile(path string, argv []string, opts ...Option) (*Program, error) {
+	src, err := readScript(path)
+	if err != nil {
+		return nil, err
+	}
+	return CompileSource(path, src, argv, opts...)
+}
+
+func readScript(path string) ([]byte, error) {
 	src, err := os.ReadFile(path)
 	if err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -74,22 +88,33 @@ func Compile(path string, argv []string) (*Program, error) {
 		}
 		return nil, fmt.Errorf("read script: %w", err)
 	}
-	return CompileSource(path, src, argv)
+	return src, nil
 }
 
-// CompileSource is Compile for a script already in memory.
-func CompileSource(path string, src []byte, argv []string) (*Program, error) {
+// CompileSource is Compile for a script already in memory. Its libraries
+// are read from disk (or the binary) as usual.
+func CompileSource(path string, src []byte, argv []string, opts ...Option) (*Program, error) {
 	predeclared := builtins.Predeclared(argv)
-	f, err := Parse(path, src, FileOptions(), Modules())
+	k, err := link(path, src, predeclared, opts)
 	if err != nil {
 		return nil, err
 	}
-	prog, err := starlark.FileProgram(f, predeclared.Has)
-	if err != nil {
-		return nil, err
+	script := k.order[0]
+	p := &Program{
+		path:        path,
+		prog:        script.prog,
+		predeclared: predeclared,
+		code:        map[string]*codeIndex{},
+		files:       map[string]*library{},
+		libs:        map[string]*library{},
 	}
-	p := &Program{path: path, prog: prog, predeclared: predeclared, code: map[string]*codeIndex{}}
-	p.code[path] = newCodeIndex(path, src, f)
+	for _, lib := range k.order {
+		p.code[lib.file] = lib.index
+		p.files[lib.file] = lib
+		if lib != script {
+			p.libs[lib.name] = lib
+		}
+	}
 	return p, nil
 }
 
@@ -97,28 +122,80 @@ func CompileSource(path string, src []byte, argv []string) (*Program, error) {
 // top-level def, constant and library it reaches. ok is false for a
 // function this program did not compile.
 func (p *Program) CodeDigest(fn *starlark.Function) (digest [32]byte, ok bool) {
-	ix, found := p.code[fn.Position().Filename()]
+	file := fn.Position().Filename()
+	ix, found := p.code[file]
 	if !found {
 		return digest, false
 	}
-	return ix.digest(fn, p.libraryHash)
+	if digest, ok = ix.digest(fn, p.libraryHash); !ok {
+		return digest, false
+	}
+	return p.withLibraries(p.files[file], ix, fn, digest), true
 }
 
-// libraryHash is the content hash of a loaded library, by module path.
-func (p *Program) libraryHash(module string) ([32]byte, bool) {
-	for _, ix := range p.code {
-		if ix.path == module {
-			return ix.hash, true
+// withLibraries adds to an app's digest the hash of each library whose
+// loaded names the app, or a def it reaches, mentions. The code index
+// counts only globals as references, and loaded names are not globals
+// (they resolve as file-local, or free inside a def), so without this an
+// edited library would not change the digest of the apps that call it.
+func (p *Program) withLibraries(lib *library, ix *codeIndex, fn *starlark.Function, digest [32]byte) [32]byte {
+	if lib == nil || len(lib.loadUses) == 0 {
+		return digest
+	}
+	pos := fn.Position()
+	mods := map[string]bool{}
+	seen := map[*defInfo]bool{}
+	todo := []*defInfo{ix.byPos[[2]int32{pos.Line, pos.Col}]}
+	for len(todo) > 0 {
+		d := todo[len(todo)-1]
+		todo = todo[:len(todo)-1]
+		if d == nil || seen[d] {
+			continue
 		}
+		seen[d] = true
+		for _, m := range lib.loadUses[d.name] {
+			mods[m] = true
+		}
+		for _, ref := range d.refs {
+			todo = append(todo, ix.defs[ref])
+		}
+	}
+	if len(mods) == 0 {
+		return digest
+	}
+	names := make([]string, 0, len(mods))
+	for m := range mods {
+		names = append(names, m)
+	}
+	sort.Strings(names)
+	h := sha256.New()
+	h.Write(digest[:])
+	for _, m := range names {
+		fmt.Fprintf(h, "library %s\n", m)
+		sum, _ := p.libraryHash(m)
+		h.Write(sum[:])
+	}
+	var out [32]byte
+	h.Sum(out[:0])
+	return out
+}
+
+// libraryHash is the content hash of a loaded library (its text and, in
+// turn, the libraries it loads), by canonical module name: the name every
+// load statement holds once compiled.
+func (p *Program) libraryHash(module string) ([32]byte, bool) {
+	if lib := p.libs[module]; lib != nil {
+		return lib.hash, true
 	}
 	return [32]byte{}, false
 }
 
 // Exec runs the program's top level on a new thread attached to session.
-// Cancelling ctx cancels the thread (an interrupt). It returns the module's
-// globals, even on error.
+// Cancelling ctx cancels the thread (an interrupt). Each library runs
+// once, when a load first reaches it, on the same thread, and is frozen.
+// It returns the module's globals, even on error.
 func (p *Program) Exec(ctx context.Context, session *builtins.Session) (starlark.StringDict, error) {
-	thread := &starlark.Thread{Name: "main", Print: session.Print}
+	thread := &starlark.Thread{Name: "main", Print: session.Print, Load: newLoadCache(p).load}
 	session.Attach(thread)
 	stop := context.AfterFunc(ctx, func() { thread.Cancel(context.Cause(ctx).Error()) })
 	defer stop()
@@ -128,8 +205,13 @@ func (p *Program) Exec(ctx context.Context, session *builtins.Session) (starlark
 // FormatError renders an error from Compile or Exec as the user should see
 // it: `file:line:col: message`, then the Starlark backtrace if there is one.
 func FormatError(err error) string {
+	var ps Problems
+	if errors.As(err, &ps) {
+		return ps.Error()
+	}
 	var ev *starlark.EvalError
 	if errors.As(err, &ev) {
+		ev = libraryFailure(ev)
 		if te, appErr, ok := appFailure(ev); ok {
 			// The script stopped in result() of a failed task: point at
 			// the app's line and show both stacks, the script's first.
@@ -160,6 +242,20 @@ func FormatError(err error) string {
 		return strings.Join(lines, "\n")
 	}
 	return err.Error()
+}
+
+// libraryFailure looks through "cannot load X: ..." to the error of the
+// library's own top level, whose backtrace runs from the script's load
+// statement into the library.
+func libraryFailure(ev *starlark.EvalError) *starlark.EvalError {
+	for {
+		var le *libraryError
+		var inner *starlark.EvalError
+		if !errors.As(ev.Unwrap(), &le) || !errors.As(le.err, &inner) {
+			return ev
+		}
+		ev = inner
+	}
 }
 
 // appFailure finds, behind a script error, the failed task and the

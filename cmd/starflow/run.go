@@ -25,6 +25,7 @@ type runCmd struct {
 	LogLevel   string   `help:"Level of runinfo/NNN/starflow.log: trace, debug, info, warn, error." default:"info" enum:"trace,debug,info,warn,error" placeholder:"LEVEL"`
 	NoProgress bool     `help:"Do not show the live progress line (it is shown only on a terminal anyway)."`
 	Fresh      bool     `help:"Ignore results memoized by earlier runs (cache=True apps run again); this run's results are still stored."`
+	Lib        []string `name:"lib" sep:"none" help:"Root of the @NAME// libraries (repeatable); before STARFLOW_PATH (NAME=DIR:NAME2=DIR2)." placeholder:"NAME=DIR"`
 	MemoDir    string   `help:"Memo store of cached results (default: .starflow/memo in the project root: the nearest folder above SCRIPT holding starflow.toml, else SCRIPT's folder)." placeholder:"DIR"`
 }
 
@@ -61,7 +62,7 @@ func (r *runCmd) Run(g *globals) error {
 		r.Script, r.Args = r.Args[0], r.Args[1:]
 	}
 	argv := append([]string{r.Script}, r.Args...)
-	prog, err := interp.Compile(r.Script, argv)
+	prog, err := interp.Compile(r.Script, argv, interp.WithLibs(r.Lib...))
 	if err != nil {
 		fmt.Fprintln(g.stderr, interp.FormatError(err))
 		return &exitError{exitUsage}
