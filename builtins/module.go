@@ -8,6 +8,7 @@ import (
 	"go.starlark.net/starlarkstruct"
 
 	"github.com/starflow-hpc/starflow/dfk"
+	"github.com/starflow-hpc/starflow/stdlib/format"
 )
 
 // Predeclared returns the names every script sees: the app decorators,
@@ -68,6 +69,10 @@ func Predeclared(argv []string) starlark.StringDict {
 	}
 	for name, v := range futures.Members {
 		out["_sf_futures_"+name] = v // what `from concurrent.futures import wait` binds
+	}
+	// What the front end lowers f-strings, .format, %, ** and is into.
+	for name, v := range format.Builtins() {
+		out[name] = v
 	}
 	for k, v := range ctors {
 		out[k] = v
