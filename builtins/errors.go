@@ -9,6 +9,7 @@ import (
 
 	"github.com/starflow-hpc/starflow/dfk"
 	"github.com/starflow-hpc/starflow/executors/bash"
+	"github.com/starflow-hpc/starflow/stdlib/exc"
 )
 
 // ErrorValue is a task failure as a script sees it: type(e) is the Parsl
@@ -32,7 +33,7 @@ func (e *ErrorValue) Hash() (uint32, error) { return starlark.String(e.msg).Hash
 func (e *ErrorValue) Err() error { return e.err }
 
 func (e *ErrorValue) AttrNames() []string {
-	names := []string{"args", "message"}
+	names := []string{"__class__", "args", "message"}
 	switch e.kind {
 	case "BashExitFailure":
 		names = append(names, "app_name", "exitcode")
@@ -48,6 +49,8 @@ func (e *ErrorValue) Attr(name string) (starlark.Value, error) {
 		return starlark.String(e.msg), nil
 	case "args":
 		return starlark.Tuple{starlark.String(e.msg)}, nil
+	case "__class__":
+		return exc.ClassOf(e.kind), nil
 	}
 	var bf *bash.ExitFailure
 	if errors.As(e.err, &bf) {
@@ -117,34 +120,12 @@ func errorKind(err error) string {
 	case errors.Is(err, dfk.ErrInterrupted):
 		return "KeyboardInterrupt"
 	case errors.As(err, &ev):
-		return pythonKind(ev.Msg)
+		// A raise in the app, a stdlib error, a Starlark runtime error.
+		return exc.KindOf(err)
 	}
 	var ae *appError
 	if errors.As(err, &ae) {
 		return ae.kind
-	}
-	return "Exception"
-}
-
-// pythonKind names the Python exception a Starlark runtime error would be,
-// from the interpreter's message (it has no error types to go by).
-func pythonKind(msg string) string {
-	switch {
-	case strings.Contains(msg, "division by zero"), strings.Contains(msg, "modulo by zero"):
-		return "ZeroDivisionError"
-	case strings.HasPrefix(msg, "key ") && strings.Contains(msg, "not in"):
-		return "KeyError"
-	case strings.Contains(msg, "out of range"):
-		return "IndexError"
-	case strings.Contains(msg, " field or method"):
-		return "AttributeError"
-	case strings.Contains(msg, "invalid literal"):
-		return "ValueError"
-	case strings.Contains(msg, "unsupported"), strings.Contains(msg, "unknown binary op"),
-		strings.Contains(msg, "unknown unary op"), strings.Contains(msg, "unhashable"),
-		strings.Contains(msg, "not iterable"), strings.Contains(msg, "invalid call of non-function"),
-		strings.Contains(msg, "got ") && strings.Contains(msg, "want "):
-		return "TypeError"
 	}
 	return "Exception"
 }
@@ -156,8 +137,9 @@ func errorMessage(err error) string {
 	if errors.As(err, &te) {
 		switch inner := te.Err.(type) {
 		case *starlark.EvalError:
-			// fail("x") is the script's raise: str(e) is "x", as in Python.
-			return strings.TrimPrefix(inner.Msg, "fail: ")
+			// fail("x") and raise ValueError("x") print as "x", as in
+			// Python.
+			return exc.Message(inner)
 		case *dfk.DependencyError, *dfk.JoinError:
 			return inner.Error()
 		}
@@ -174,6 +156,20 @@ type appError struct {
 }
 
 func (e *appError) Error() string { return e.msg }
+
+// Exception is what an except clause binds for the error: Python's
+// exception of that kind.
+func (e *appError) Exception() starlark.Value { return &ErrorValue{kind: e.kind, msg: e.msg, err: e} }
+
+// Exception is what `except ... as e:` binds around a result() that
+// raised: the task's failure, as exception() returns it, so that Parsl's
+// attributes (dependent_exceptions_tids, exitcode) are there.
+func (e *resultError) Exception() starlark.Value { return errorValueOf(e.err) }
+
+var (
+	_ exc.Error = (*appError)(nil)
+	_ exc.Error = (*resultError)(nil)
+)
 
 func newAppError(kind, format string, args ...any) error {
 	return &appError{kind: kind, msg: fmt.Sprintf(format, args...)}

@@ -8,6 +8,7 @@ import (
 	"go.starlark.net/starlarkstruct"
 
 	"github.com/starflow-hpc/starflow/dfk"
+	"github.com/starflow-hpc/starflow/stdlib/exc"
 	"github.com/starflow-hpc/starflow/stdlib/format"
 )
 
@@ -70,9 +71,18 @@ func Predeclared(argv []string) starlark.StringDict {
 	for name, v := range futures.Members {
 		out["_sf_futures_"+name] = v // what `from concurrent.futures import wait` binds
 	}
-	// What the front end lowers f-strings, .format, %, ** and is into.
+	// What the front end lowers f-strings, .format, %, ** and is into,
+	// and try/except/raise/with/assert/del.
 	for name, v := range format.Builtins() {
 		out[name] = v
+	}
+	for name, v := range exc.Builtins() {
+		out[name] = v
+	}
+	// Python's exception classes and Parsl's (DependencyError, ...), for
+	// except clauses and raise.
+	for _, name := range exc.ClassNames() {
+		out[name] = exc.ClassOf(name)
 	}
 	for k, v := range ctors {
 		out[k] = v
