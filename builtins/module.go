@@ -64,6 +64,10 @@ func Predeclared(argv []string) starlark.StringDict {
 		// `from concurrent.futures import ...` (interp's module table).
 		"_sf_concurrent": &starlarkstruct.Module{Name: "concurrent", Members: starlark.StringDict{"futures": futures}},
 		"_sf_futures":    futures,
+		// Parsl's dependency resolvers, for Config(dependency_resolver=):
+		// starflow always resolves nested futures.
+		"_sf_deep_resolver":    starlark.String("DEEP_DEPENDENCY_RESOLVER"),
+		"_sf_shallow_resolver": starlark.String("SHALLOW_DEPENDENCY_RESOLVER"),
 	}
 	for k, v := range apps {
 		out[k] = v

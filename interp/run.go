@@ -54,7 +54,27 @@ func Modules() ModuleTable {
 		"parsl.dataflow.memoization": {Names: map[string]string{"BasicMemoizer": "BasicMemoizer"}},
 		"parsl.utils": {Names: map[string]string{
 			"get_all_checkpoints": "get_all_checkpoints", "get_last_checkpoint": "get_last_checkpoint"}},
+		"parsl.app.errors":      {Names: parslErrors},
+		"parsl.dataflow.errors": {Names: parslErrors},
+		// starflow always resolves futures nested in lists, tuples and
+		// dicts; both of Parsl's resolvers are accepted and mean that.
+		"parsl.dataflow.dependency_resolvers": {Names: map[string]string{
+			"DEEP_DEPENDENCY_RESOLVER": "_sf_deep_resolver", "SHALLOW_DEPENDENCY_RESOLVER": "_sf_shallow_resolver"}},
+		"parsl.dataflow.futures": {Names: map[string]string{}},
+		"concurrent":             {Value: "_sf_concurrent", Names: map[string]string{}},
+		"concurrent.futures": {Value: "_sf_futures", Names: map[string]string{
+			"wait": "_sf_futures_wait", "as_completed": "_sf_futures_as_completed",
+			"FIRST_COMPLETED": "_sf_futures_FIRST_COMPLETED", "FIRST_EXCEPTION": "_sf_futures_FIRST_EXCEPTION",
+			"ALL_COMPLETED": "_sf_futures_ALL_COMPLETED", "TimeoutError": "TimeoutError"}},
 	}
+}
+
+// parslErrors are the exception classes of parsl.app.errors and
+// parsl.dataflow.errors.
+var parslErrors = map[string]string{
+	"DependencyError": "DependencyError", "BashExitFailure": "BashExitFailure",
+	"AppTimeout": "AppTimeout", "JoinError": "JoinError", "ParslError": "ParslError",
+	"AppException": "AppException", "DataFlowException": "DataFlowException",
 }
 
 // Program is a compiled script and the libraries it loads, ready to run.
