@@ -137,7 +137,7 @@ func (c chunk) run(t *testing.T) {
 // its file options), adding the assert and test modules to the predeclared
 // names.
 func (c chunk) exec(env *scriptEnv, session *builtins.Session) error {
-	predeclared := builtins.Predeclared([]string{c.file})
+	predeclared := interp.Predeclared([]string{c.file})
 	predeclared["assert"] = env.assertModule()
 	predeclared["test"] = env.testModule()
 	f, err := interp.Parse(c.file, c.src, interp.FileOptions(), interp.Modules())

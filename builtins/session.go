@@ -343,3 +343,16 @@ func NextRunDir(root string) (string, error) {
 	}
 	return "", fmt.Errorf("create run folder in %s: no free number", root)
 }
+
+// ContextOf is the context of the session attached to thread (cancelled
+// when the run is interrupted), or context.Background() if there is none.
+func ContextOf(thread *starlark.Thread) context.Context {
+	if s, err := sessionOf(thread); err == nil {
+		return s.ctx
+	}
+	return context.Background()
+}
+
+// Stdout and Stderr are where the script's output goes.
+func (s *Session) Stdout() io.Writer { return s.opts.Stdout }
+func (s *Session) Stderr() io.Writer { return s.opts.Stderr }

@@ -69,7 +69,7 @@ func TestBundleRunsElsewhere(t *testing.T) {
 
 	// On the "worker": nothing but the bundle.
 	thread := &starlark.Thread{}
-	remote, err := LoadBundle(b.Data, builtins.Predeclared(nil), thread)
+	remote, err := LoadBundle(b.Data, Predeclared(nil), thread)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -9,14 +9,13 @@ import (
 	"go.starlark.net/starlark"
 	"go.starlark.net/syntax"
 
-	"github.com/starflow-hpc/starflow/builtins"
 	"github.com/starflow-hpc/starflow/stdlib/format"
 )
 
 // exprPredeclared is what lowered expressions need: starflow's builtins
 // and the _sf_ helpers.
 func exprPredeclared() starlark.StringDict {
-	p := builtins.Predeclared(nil)
+	p := Predeclared(nil)
 	for k, v := range format.Builtins() {
 		p[k] = v
 	}

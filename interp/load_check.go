@@ -7,8 +7,6 @@ import (
 	"strings"
 
 	"go.starlark.net/syntax"
-
-	"github.com/starflow-hpc/starflow/builtins"
 )
 
 // A Problem is one reason a script would not run, at the user's line and
@@ -68,7 +66,7 @@ func Check(path string, opts ...Option) ([]CheckedFile, error) {
 	if err != nil {
 		return nil, err
 	}
-	k, err := link(path, src, builtins.Predeclared([]string{path}), opts)
+	k, err := link(path, src, newEnvironment([]string{path}).names, opts)
 	if k == nil {
 		return nil, err
 	}

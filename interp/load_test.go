@@ -415,7 +415,7 @@ func TestLibraryFrozen(t *testing.T) {
 		"wf2.star": "load(\"./lib.star\", \"SETTINGS\")\nSETTINGS[\"n\"] = 2\n",
 	})
 	out, errText, _ := runScript(t, dir, "wf.star", WithLibraryPath(""))
-	if out != "[1] {\"n\": 1}\n" {
+	if out != "[1] {'n': 1}\n" {
 		t.Errorf("printed %q", out)
 	}
 	want := regexp.MustCompile(`^\$DIR/lib.star:4:17: append: cannot append to frozen list\n` +

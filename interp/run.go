@@ -40,7 +40,8 @@ func Modules() ModuleTable {
 	for k, v := range apps {
 		parsl[k] = v
 	}
-	return ModuleTable{
+	t := stdlibTable()
+	for name, m := range (ModuleTable{
 		"parsl":                      {Value: "parsl", Names: parsl},
 		"parsl.app":                  {Names: map[string]string{}},
 		"parsl.app.app":              {Names: apps},
@@ -49,7 +50,6 @@ func Modules() ModuleTable {
 		"parsl.executors.threads":    {Names: map[string]string{"ThreadPoolExecutor": "ThreadPoolExecutor"}},
 		"parsl.data_provider":        {Names: map[string]string{}},
 		"parsl.data_provider.files":  {Names: map[string]string{"File": "File"}},
-		"sys":                        {Value: "sys", Names: map[string]string{"argv": "argv"}},
 		"parsl.dataflow":             {Names: map[string]string{}},
 		"parsl.dataflow.memoization": {Names: map[string]string{"BasicMemoizer": "BasicMemoizer"}},
 		"parsl.utils": {Names: map[string]string{
@@ -66,7 +66,10 @@ func Modules() ModuleTable {
 			"wait": "_sf_futures_wait", "as_completed": "_sf_futures_as_completed",
 			"FIRST_COMPLETED": "_sf_futures_FIRST_COMPLETED", "FIRST_EXCEPTION": "_sf_futures_FIRST_EXCEPTION",
 			"ALL_COMPLETED": "_sf_futures_ALL_COMPLETED", "TimeoutError": "TimeoutError"}},
+	}) {
+		t[name] = m
 	}
+	return t
 }
 
 // parslErrors are the exception classes of parsl.app.errors and
@@ -82,6 +85,7 @@ type Program struct {
 	path        string
 	prog        *starlark.Program
 	predeclared starlark.StringDict
+	env         *environment
 	code        map[string]*codeIndex // by file name, for code digests
 	files       map[string]*library   // by file name: the script and its libraries
 	libs        map[string]*library   // libraries by canonical module name
@@ -114,7 +118,8 @@ func readScript(path string) ([]byte, error) {
 // CompileSource is Compile for a script already in memory. Its libraries
 // are read from disk (or the binary) as usual.
 func CompileSource(path string, src []byte, argv []string, opts ...Option) (*Program, error) {
-	predeclared := builtins.Predeclared(argv)
+	env := newEnvironment(argv)
+	predeclared := env.names
 	k, err := link(path, src, predeclared, opts)
 	if err != nil {
 		return nil, err
@@ -123,6 +128,7 @@ func CompileSource(path string, src []byte, argv []string, opts ...Option) (*Pro
 	p := &Program{
 		path:        path,
 		prog:        script.prog,
+		env:         env,
 		predeclared: predeclared,
 		code:        map[string]*codeIndex{},
 		files:       map[string]*library{},
@@ -217,6 +223,8 @@ func (p *Program) libraryHash(module string) ([32]byte, bool) {
 func (p *Program) Exec(ctx context.Context, session *builtins.Session) (starlark.StringDict, error) {
 	thread := &starlark.Thread{Name: "main", Print: session.Print, Load: newLoadCache(p).load}
 	session.Attach(thread)
+	p.env.stdout.set(session.Stdout())
+	p.env.stderr.set(session.Stderr())
 	stop := context.AfterFunc(ctx, func() { thread.Cancel(context.Cause(ctx).Error()) })
 	defer stop()
 	return p.prog.Init(thread, p.predeclared)

@@ -22,7 +22,7 @@ import (
 // stmtPredeclared is what lowered statements need: starflow's builtins,
 // the _sf_ helpers of exc and format, and open().
 func stmtPredeclared(argv []string) starlark.StringDict {
-	p := builtins.Predeclared(argv)
+	p := Predeclared(argv)
 	for _, d := range []starlark.StringDict{format.Builtins(), exc.Builtins()} {
 		for k, v := range d {
 			p[k] = v

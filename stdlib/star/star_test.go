@@ -95,7 +95,7 @@ none = grid({"a": [1], "b": []})
 	_, _, errText := run(t, `load("@stdlib//sweep.star", "grid")
 grid({"a": "abc"})
 `)
-	if !strings.HasPrefix(errText, `@stdlib//sweep.star:`) || !strings.Contains(errText, `grid: values of "a": got string, want a list`) {
+	if !strings.HasPrefix(errText, `@stdlib//sweep.star:`) || !strings.Contains(errText, `grid: values of 'a': got string, want a list`) {
 		t.Errorf("error: %s", errText)
 	}
 }
@@ -192,7 +192,7 @@ sx, sy = strata("x"), strata("y")
 	_, _, errText := run(t, `load("@stdlib//sweep.star", "latin_hypercube")
 latin_hypercube({"x": (2, 1)}, 5)
 `)
-	if !strings.Contains(errText, `latin_hypercube: bounds of "x": lo 2 is above hi 1`) {
+	if !strings.Contains(errText, `latin_hypercube: bounds of 'x': lo 2 is above hi 1`) {
 		t.Errorf("error: %s", errText)
 	}
 }

@@ -1,0 +1,34 @@
+// Package pyiter iterates values as Python does, where that differs
+// from Starlark: a str is an iterable of its characters (Starlark's is
+// not iterable at all), so Counter("hello") and list-like uses of
+// strings in the stdlib modules behave as in Python.
+package pyiter
+
+import (
+	"unicode/utf8"
+
+	"go.starlark.net/starlark"
+)
+
+// Iterate is starlark.Iterate, except that a str yields its characters
+// (code points, as one-character strings). It returns nil for a value
+// that is not iterable.
+func Iterate(v starlark.Value) starlark.Iterator {
+	if s, ok := v.(starlark.String); ok {
+		return &chars{s: string(s)}
+	}
+	return starlark.Iterate(v)
+}
+
+type chars struct{ s string }
+
+func (c *chars) Next(p *starlark.Value) bool {
+	if c.s == "" {
+		return false
+	}
+	_, n := utf8.DecodeRuneInString(c.s)
+	*p, c.s = starlark.String(c.s[:n]), c.s[n:]
+	return true
+}
+
+func (c *chars) Done() {}
