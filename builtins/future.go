@@ -127,7 +127,63 @@ func futureResult(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tu
 	if err != nil {
 		return nil, &resultError{err: err}
 	}
-	return w.value(v), nil
+	return thaw(w.value(v)), nil
+}
+
+// thaw returns a mutable copy of a frozen result's lists, dicts and sets,
+// as Python hands the caller an object it may change. Results are frozen
+// because they cross goroutines (and may be shared by dependents and the
+// memo table); the copy is the caller's alone. Immutable values are
+// returned as they are, at no cost.
+func thaw(v starlark.Value) starlark.Value {
+	switch x := v.(type) {
+	case *starlark.List:
+		elems := make([]starlark.Value, x.Len())
+		for i := range elems {
+			elems[i] = thaw(x.Index(i))
+		}
+		return starlark.NewList(elems)
+	case *starlark.Dict:
+		d := starlark.NewDict(x.Len())
+		for _, kv := range x.Items() {
+			_ = d.SetKey(kv[0], thaw(kv[1]))
+		}
+		return d
+	case *starlark.Set:
+		s := new(starlark.Set)
+		iter := x.Iterate()
+		defer iter.Done()
+		var e starlark.Value
+		for iter.Next(&e) {
+			_ = s.Insert(e)
+		}
+		return s
+	case starlark.Tuple:
+		if !holdsMutable(x) {
+			return x
+		}
+		out := make(starlark.Tuple, len(x))
+		for i, e := range x {
+			out[i] = thaw(e)
+		}
+		return out
+	}
+	return v
+}
+
+// holdsMutable reports whether v is, or a tuple holds, a list, dict or set.
+func holdsMutable(v starlark.Value) bool {
+	switch x := v.(type) {
+	case *starlark.List, *starlark.Dict, *starlark.Set:
+		return true
+	case starlark.Tuple:
+		for _, e := range x {
+			if holdsMutable(e) {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // resultError is what result() raises for a failed task. It prints the

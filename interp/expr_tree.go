@@ -1,6 +1,10 @@
 package interp
 
-import "go.starlark.net/syntax"
+import (
+	"strings"
+
+	"go.starlark.net/syntax"
+)
 
 // The tree step of the expression pass: s.format(...), s.format_map(m)
 // and s % x, which parse as Starlark but would run with Starlark's
@@ -42,6 +46,10 @@ func stmt(s syntax.Stmt) {
 		s.X = expr(s.X)
 	case *syntax.ForStmt:
 		s.X = expr(s.X)
+		if v, ok := s.Vars.(*syntax.Ident); !ok || !strings.HasPrefix(v.Name, "_sf_") {
+			// Not another lowering's marker loop (with ... as x).
+			s.X = iterable(s.X)
+		}
 		stmts(s.Body)
 	case *syntax.WhileStmt:
 		s.Cond = expr(s.Cond)
@@ -86,7 +94,7 @@ func expr(e syntax.Expr) syntax.Expr {
 		for _, c := range e.Clauses {
 			switch c := c.(type) {
 			case *syntax.ForClause:
-				c.X = expr(c.X)
+				c.X = iterable(expr(c.X))
 			case *syntax.IfClause:
 				c.Cond = expr(c.Cond)
 			}
@@ -102,6 +110,12 @@ func expr(e syntax.Expr) syntax.Expr {
 		exprs(e.List)
 	case *syntax.DotExpr:
 		e.X = expr(e.X)
+		// type(x).__name__: Starlark's type(x) already is the name.
+		if call, ok := e.X.(*syntax.CallExpr); ok && e.Name.Name == "__name__" && len(call.Args) == 1 {
+			if fn, ok := call.Fn.(*syntax.Ident); ok && fn.Name == "type" {
+				return call
+			}
+		}
 	case *syntax.IndexExpr:
 		e.X = expr(e.X)
 		e.Y = expr(e.Y)
@@ -123,6 +137,34 @@ func expr(e syntax.Expr) syntax.Expr {
 		e.X = expr(e.X)
 	}
 	return e
+}
+
+// iterable wraps what a for loop iterates so that a string yields its
+// characters, as in Python (Starlark strings are not iterable). Lists,
+// comprehensions and the usual iterator-making calls are left alone.
+func iterable(e syntax.Expr) syntax.Expr {
+	switch x := e.(type) {
+	case *syntax.ListExpr, *syntax.Comprehension, *syntax.TupleExpr, *syntax.DictExpr:
+		return e
+	case *syntax.CallExpr:
+		if fn, ok := x.Fn.(*syntax.Ident); ok {
+			if strings.HasPrefix(fn.Name, "_sf_") {
+				return e // another lowering's marker (with ... as x)
+			}
+			switch fn.Name {
+			case "range", "enumerate", "zip", "sorted", "reversed", "list":
+				return e
+			}
+		}
+		if dot, ok := x.Fn.(*syntax.DotExpr); ok {
+			switch dot.Name.Name {
+			case "items", "keys", "values", "split", "splitlines", "elems":
+				return e
+			}
+		}
+	}
+	start, _ := e.Span()
+	return helperCall("_sf_iter", start, e)
 }
 
 // mayBeString reports whether e could evaluate to a string, so that a %

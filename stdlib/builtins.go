@@ -58,7 +58,43 @@ func Builtins(opts Options) starlark.StringDict {
 	} {
 		out[name] = starlark.NewBuiltin(name, fn)
 	}
+	// Python iterates strings; Starlark does not. These take a string
+	// where Python takes any iterable, and are Starlark's otherwise.
+	for name, positions := range map[string]int{
+		"list": 1, "tuple": 1, "set": 1, "sorted": 1, "enumerate": 1, "reversed": 1,
+		"any": 1, "all": 1, "zip": -1,
+	} {
+		out[name] = stringsIterable(name, positions)
+	}
 	return out
+}
+
+// stringsIterable wraps the universe's builtin name so that a string among
+// its first n positional arguments (all, for n < 0) is its characters.
+func stringsIterable(name string, n int) *starlark.Builtin {
+	orig := starlark.Universe[name].(*starlark.Builtin)
+	return starlark.NewBuiltin(name, func(thread *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		var copied starlark.Tuple
+		for i, a := range args {
+			if n >= 0 && i >= n {
+				break
+			}
+			if s, ok := a.(starlark.String); ok {
+				if copied == nil {
+					copied = append(starlark.Tuple(nil), args...)
+				}
+				var chars []starlark.Value
+				for _, r := range string(s) {
+					chars = append(chars, starlark.String(string(r)))
+				}
+				copied[i] = starlark.NewList(chars)
+			}
+		}
+		if copied != nil {
+			args = copied
+		}
+		return starlark.Call(thread, orig, args, kwargs)
+	})
 }
 
 type builtinFunc = func(*starlark.Thread, *starlark.Builtin, starlark.Tuple, []starlark.Tuple) (starlark.Value, error)

@@ -36,7 +36,29 @@ func Builtins() starlark.StringDict {
 		"_sf_pow":        starlark.NewBuiltin("**", pow),
 		"_sf_is":         starlark.NewBuiltin("is", is),
 		"_sf_chain":      starlark.NewBuiltin("comparison", chain),
+		"_sf_iter":       starlark.NewBuiltin("for", iterOf),
 	}
+}
+
+// iterOf is what a lowered for loop iterates: a string's characters (as
+// Python iterates strings), anything else as it is.
+func iterOf(_ *starlark.Thread, _ *starlark.Builtin, args starlark.Tuple, _ []starlark.Tuple) (starlark.Value, error) {
+	if len(args) != 1 {
+		return nil, fmt.Errorf("for: internal error: %d arguments", len(args))
+	}
+	if s, ok := args[0].(starlark.String); ok {
+		return Chars(s), nil
+	}
+	return args[0], nil
+}
+
+// Chars is a string's characters as a list of one-character strings.
+func Chars(s starlark.String) *starlark.List {
+	var out []starlark.Value
+	for _, r := range string(s) {
+		out = append(out, starlark.String(string(r)))
+	}
+	return starlark.NewList(out)
 }
 
 // errorf returns a Python exception of kind; the builtin that raises it

@@ -1,0 +1,5 @@
+import parsl
+
+
+class Foo:
+    pass

@@ -1,0 +1,6 @@
+import parsl
+
+
+def gen(n):
+    for i in range(n):
+        yield i

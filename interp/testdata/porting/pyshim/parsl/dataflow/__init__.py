@@ -1,0 +1,1 @@
+# FAKE parsl (expectation generation only).

@@ -1,0 +1,1 @@
+DEEP_DEPENDENCY_RESOLVER = object()  # FAKE parsl

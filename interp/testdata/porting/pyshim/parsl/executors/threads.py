@@ -1,0 +1,1 @@
+from parsl.executors import ThreadPoolExecutor  # FAKE parsl
