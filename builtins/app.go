@@ -1,6 +1,7 @@
 package builtins
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"sync/atomic"
@@ -127,7 +128,18 @@ func (a *App) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs 
 			return nil, fmt.Errorf("%s: %w", a.fn.Name(), err)
 		}
 	}
-	fut := kr.k.Submit(dfk.Spec{
+	var rc *remoteCall
+	if a.kind == dfk.JoinApp && label == "" && kr.remote[kr.defaultLabel] {
+		label = internalLabel
+	} else if target := cmp.Or(label, kr.defaultLabel); kr.remote[target] {
+		if rc, err = a.remoteCall(s, c, io); err != nil {
+			return nil, err
+		}
+		// Encode, on the interchange's goroutine, waits for the id.
+		rc.idMu.Lock()
+		defer rc.idMu.Unlock()
+	}
+	spec := dfk.Spec{
 		App:      a.fn.Name(),
 		Kind:     a.kind,
 		Executor: label,
@@ -135,7 +147,14 @@ func (a *App) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs 
 		Run:      a.runner(s, c, io),
 		Key:      key,
 		Walltime: c.walltime,
-	})
+	}
+	if rc != nil {
+		spec.Payload = rc
+	}
+	fut := kr.k.Submit(spec)
+	if rc != nil {
+		rc.id = fut.ID()
+	}
 	af := &AppFuture{fut: fut, stdout: starlark.None, stderr: starlark.None}
 	if io != nil {
 		af.stdout, af.stderr = io.stdoutValue(fut.ID()), io.stderrValue(fut.ID())
@@ -447,4 +466,17 @@ func joinOf(a *App, v starlark.Value) (any, error) {
 		}}, nil
 	}
 	return v, nil
+}
+
+// remoteCall prepares the call for a worker: the app's code bundle is
+// made here, so a global that cannot travel is an error at this line.
+func (a *App) remoteCall(s *Session, c *call, io *bashIO) (*remoteCall, error) {
+	if a.kind == dfk.JoinApp {
+		return nil, fmt.Errorf("%s: a join_app runs in this process, not on an executor", a.fn.Name())
+	}
+	b, err := s.appBundle(a.fn)
+	if err != nil {
+		return nil, err
+	}
+	return &remoteCall{app: a, c: c, io: io, codec: s.codec, bundle: b}, nil
 }

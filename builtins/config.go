@@ -188,6 +188,21 @@ func newConfig(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 // retryHandler adapts the script's retry_handler to the kernel. It runs on
 // the goroutine that saw the failure, in a thread of its own.
 func (c *Config) retryHandler(s *Session) dfk.RetryHandler {
+	user := c.userRetryHandler(s)
+	// A try whose worker was lost costs nothing (it may never have run);
+	// the kernel's default cost of every other failure is 1.
+	return func(err error, info dfk.TaskInfo) (float64, error) {
+		if retryFree(err, info.FailCount) {
+			return 0, nil
+		}
+		if user == nil {
+			return 1, nil
+		}
+		return user(err, info)
+	}
+}
+
+func (c *Config) userRetryHandler(s *Session) dfk.RetryHandler {
 	fn := c.retryHandlerFn
 	if fn == nil {
 		return nil

@@ -29,12 +29,17 @@ func Predeclared(argv []string) starlark.StringDict {
 		"join_app":   starlark.NewBuiltin("join_app", decorator(dfk.JoinApp)),
 	}
 	ctors := starlark.StringDict{
-		"File":                starlark.NewBuiltin("File", newFileBuiltin),
-		"Config":              starlark.NewBuiltin("Config", newConfig),
-		"ThreadPoolExecutor":  starlark.NewBuiltin("ThreadPoolExecutor", newThreadPoolExecutor),
-		"BasicMemoizer":       starlark.NewBuiltin("BasicMemoizer", newBasicMemoizer),
-		"get_all_checkpoints": starlark.NewBuiltin("get_all_checkpoints", getAllCheckpoints),
-		"get_last_checkpoint": starlark.NewBuiltin("get_last_checkpoint", getLastCheckpoint),
+		"File":                   starlark.NewBuiltin("File", newFileBuiltin),
+		"Config":                 starlark.NewBuiltin("Config", newConfig),
+		"ThreadPoolExecutor":     starlark.NewBuiltin("ThreadPoolExecutor", newThreadPoolExecutor),
+		"BasicMemoizer":          starlark.NewBuiltin("BasicMemoizer", newBasicMemoizer),
+		"HighThroughputExecutor": starlark.NewBuiltin("HighThroughputExecutor", newHighThroughputExecutor),
+		"LocalProvider":          starlark.NewBuiltin("LocalProvider", newLocalProvider),
+		"get_all_checkpoints":    starlark.NewBuiltin("get_all_checkpoints", getAllCheckpoints),
+		"get_last_checkpoint":    starlark.NewBuiltin("get_last_checkpoint", getLastCheckpoint),
+	}
+	for k, v := range launcherBuiltins() {
+		ctors[k] = v
 	}
 	parslMembers := starlark.StringDict{
 		"load":                   starlark.NewBuiltin("load", parslLoad),

@@ -23,6 +23,7 @@ import (
 	"github.com/starflow-hpc/starflow/codec"
 	"github.com/starflow-hpc/starflow/dfk"
 	"github.com/starflow-hpc/starflow/executors/bash"
+	"github.com/starflow-hpc/starflow/executors/threadpool"
 	"github.com/starflow-hpc/starflow/memo"
 )
 
@@ -52,6 +53,9 @@ type Options struct {
 	// CodeDigest gives an app's code digest (interp.Program.CodeDigest);
 	// nil disables memoization.
 	CodeDigest func(fn *starlark.Function) ([32]byte, bool)
+	// Bundle gives an app's code bundle (interp.Program.Bundle), for apps
+	// that run on remote workers; nil means they cannot.
+	Bundle func(fn *starlark.Function) (hash [32]byte, data []byte, err error)
 }
 
 // Session is the host state of one script run: the current kernel (Parsl's
@@ -73,6 +77,14 @@ type Session struct {
 	storeOnce   sync.Once    // the memo store opens on first use
 	store       *memo.Badger
 	storeErr    error
+
+	bundles sync.Map // *starlark.Function -> *bundleEntry
+	// building is the configuration whose executors are being built, and
+	// its run folder (startLocked, under mu).
+	building struct {
+		cfg *Config
+		dir string
+	}
 }
 
 // kernelRun is one loaded configuration and its run folder.
@@ -82,6 +94,11 @@ type kernelRun struct {
 	dir   string
 	start time.Time
 	memo  *memoizer // nil when the configuration turns caching off
+	// remote holds the labels of executors whose tasks run on workers
+	// (HTEX); defaultLabel is the executor an app with executors="all"
+	// gets.
+	remote       map[string]bool
+	defaultLabel string
 
 	// parsl.clear, DataFlowKernel.cleanup and Finish may each close the
 	// run; it is closed once and every caller sees how that went.
@@ -108,6 +125,10 @@ func NewSession(ctx context.Context, opts Options) *Session {
 }
 
 const sessionKey = "starflow.session"
+
+// internalLabel is the executor join apps run on when the configuration's
+// default executor runs tasks remotely (Parsl's "_parsl_internal").
+const internalLabel = "_parsl_internal"
 
 // Attach makes the session reachable from a Starlark thread.
 func (s *Session) Attach(thread *starlark.Thread) { thread.SetLocal(sessionKey, s) }
@@ -185,9 +206,25 @@ func (s *Session) startLocked(cfg *Config) (*kernelRun, error) {
 			return nil, err
 		}
 	}
-	exs := make([]dfk.Executor, 0, len(cfg.executors))
+	exs := make([]dfk.Executor, 0, len(cfg.executors)+1)
+	s.building.cfg, s.building.dir = cfg, dir
+	remote := map[string]bool{}
 	for _, ev := range cfg.executors {
 		ex, err := ev.build(s)
+		if err != nil {
+			return nil, err
+		}
+		exs = append(exs, ex)
+		if _, ok := ev.(*HighThroughputExecutor); ok {
+			remote[ev.label()] = true
+		}
+	}
+	defaultLabel := cfg.executors[0].label()
+	if remote[defaultLabel] {
+		// Join apps run in this process, as Parsl runs them on its
+		// internal thread pool: their body submits tasks and returns
+		// futures, which cannot travel.
+		ex, err := threadpool.New(internalLabel, max(runtime.NumCPU(), 2))
 		if err != nil {
 			return nil, err
 		}
@@ -210,7 +247,7 @@ func (s *Session) startLocked(cfg *Config) (*kernelRun, error) {
 	if err != nil {
 		return nil, err
 	}
-	kr := &kernelRun{k: k, cfg: cfg, dir: dir, start: time.Now(), memo: m}
+	kr := &kernelRun{k: k, cfg: cfg, dir: dir, start: time.Now(), memo: m, remote: remote, defaultLabel: defaultLabel}
 	s.current = kr
 	s.runs = append(s.runs, kr)
 	s.log.Info("run started", "run_dir", dir, "executors", k.Labels(), "retries", cfg.retries)

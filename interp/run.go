@@ -36,22 +36,34 @@ func FileOptions() *syntax.FileOptions {
 // Modules is the table of Python-style imports a script may use.
 func Modules() ModuleTable {
 	apps := map[string]string{"python_app": "python_app", "bash_app": "bash_app", "join_app": "join_app"}
-	parsl := map[string]string{"Config": "Config", "File": "File", "ThreadPoolExecutor": "ThreadPoolExecutor", "BasicMemoizer": "BasicMemoizer"}
+	parsl := map[string]string{"Config": "Config", "File": "File", "ThreadPoolExecutor": "ThreadPoolExecutor", "BasicMemoizer": "BasicMemoizer",
+		"HighThroughputExecutor": "HighThroughputExecutor"}
+	htexNames := map[string]string{"HighThroughputExecutor": "HighThroughputExecutor"}
+	launcherNames := map[string]string{"SingleNodeLauncher": "SingleNodeLauncher", "SimpleLauncher": "SimpleLauncher",
+		"SrunLauncher": "SrunLauncher", "MpiExecLauncher": "MpiExecLauncher"}
 	for k, v := range apps {
 		parsl[k] = v
 	}
 	t := stdlibTable()
 	for name, m := range (ModuleTable{
-		"parsl":                      {Value: "parsl", Names: parsl},
-		"parsl.app":                  {Names: map[string]string{}},
-		"parsl.app.app":              {Names: apps},
-		"parsl.config":               {Names: map[string]string{"Config": "Config"}},
-		"parsl.executors":            {Names: map[string]string{"ThreadPoolExecutor": "ThreadPoolExecutor"}},
-		"parsl.executors.threads":    {Names: map[string]string{"ThreadPoolExecutor": "ThreadPoolExecutor"}},
-		"parsl.data_provider":        {Names: map[string]string{}},
-		"parsl.data_provider.files":  {Names: map[string]string{"File": "File"}},
-		"parsl.dataflow":             {Names: map[string]string{}},
-		"parsl.dataflow.memoization": {Names: map[string]string{"BasicMemoizer": "BasicMemoizer"}},
+		"parsl":         {Value: "parsl", Names: parsl},
+		"parsl.app":     {Names: map[string]string{}},
+		"parsl.app.app": {Names: apps},
+		"parsl.config":  {Names: map[string]string{"Config": "Config"}},
+		"parsl.executors": {Names: map[string]string{"ThreadPoolExecutor": "ThreadPoolExecutor",
+			"HighThroughputExecutor": "HighThroughputExecutor"}},
+		"parsl.executors.high_throughput":          {Names: map[string]string{}},
+		"parsl.executors.high_throughput.executor": {Names: htexNames},
+		"parsl.providers":                          {Names: map[string]string{"LocalProvider": "LocalProvider"}},
+		"parsl.providers.local":                    {Names: map[string]string{}},
+		"parsl.providers.local.local":              {Names: map[string]string{"LocalProvider": "LocalProvider"}},
+		"parsl.launchers":                          {Names: launcherNames},
+		"parsl.launchers.launchers":                {Names: launcherNames},
+		"parsl.executors.threads":                  {Names: map[string]string{"ThreadPoolExecutor": "ThreadPoolExecutor"}},
+		"parsl.data_provider":                      {Names: map[string]string{}},
+		"parsl.data_provider.files":                {Names: map[string]string{"File": "File"}},
+		"parsl.dataflow":                           {Names: map[string]string{}},
+		"parsl.dataflow.memoization":               {Names: map[string]string{"BasicMemoizer": "BasicMemoizer"}},
 		"parsl.utils": {Names: map[string]string{
 			"get_all_checkpoints": "get_all_checkpoints", "get_last_checkpoint": "get_last_checkpoint"}},
 		"parsl.app.errors":      {Names: parslErrors},

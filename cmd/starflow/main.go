@@ -29,6 +29,7 @@ type cli struct {
 	Check   checkCmd   `cmd:"" help:"Check a script and the libraries it loads without running anything."`
 	Memo    memoCmd    `cmd:"" help:"List, show, clear and compact the project's memo store."`
 	Version versionCmd `cmd:"" help:"Print starflow's version."`
+	Worker  workerCmd  `cmd:"" hidden:"" help:"Serve a HighThroughputExecutor's tasks (started by its provider)."`
 }
 
 const description = `starflow runs Parsl-style workflows written in Starlark.

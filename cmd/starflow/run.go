@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+	"go.starlark.net/starlark"
 
 	"github.com/starflow-hpc/starflow/builtins"
 	"github.com/starflow-hpc/starflow/dfk"
@@ -119,6 +120,13 @@ func (r *runCmd) Run(g *globals) error {
 		MemoDir:    memoDir,
 		FreshMemo:  r.Fresh,
 		CodeDigest: prog.CodeDigest,
+		Bundle: func(fn *starlark.Function) ([32]byte, []byte, error) {
+			b, err := prog.Bundle(fn)
+			if err != nil {
+				return [32]byte{}, nil, err
+			}
+			return b.Hash, b.Data, nil
+		},
 	})
 	if bar != nil {
 		bar.Start(session)

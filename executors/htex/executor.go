@@ -103,6 +103,7 @@ type Executor struct {
 	head     int
 	idle     []*manager // workers with free capacity and nothing to send
 	managers map[uint64]*manager
+	joined   map[string]bool // blocks a worker ever registered from
 	lastID   uint64
 	closed   error // non-nil: Submit fails jobs with it
 	stopping bool
@@ -156,7 +157,7 @@ func New(cfg Config) (*Executor, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	e := &Executor{cfg: cfg, log: log.Named("htex").With("executor", cfg.Label), managers: make(map[uint64]*manager)}
+	e := &Executor{cfg: cfg, log: log.Named("htex").With("executor", cfg.Label), managers: make(map[uint64]*manager), joined: make(map[string]bool)}
 	e.stop, e.halt = context.WithCancel(context.Background())
 	return e, nil
 }
@@ -422,6 +423,15 @@ func (e *Executor) Managers() []ManagerInfo {
 	return out
 }
 
+// Joined reports whether a worker of the block ever registered, even if
+// it is gone since: a block whose worker was lost after joining did not
+// fail to launch, whatever its exit status.
+func (e *Executor) Joined(blockID string) bool {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.joined[blockID]
+}
+
 // Outstanding is the number of jobs queued or on workers: what a scaling
 // strategy weighs against the slots it has.
 func (e *Executor) Outstanding() int {
@@ -485,3 +495,11 @@ func (e *Executor) dropIdle(m *manager) {
 }
 
 var errBye = errors.New("worker said bye")
+
+// Fail puts the executor in a failed state, as Parsl's executors enter
+// bad_state: queued jobs and every later Submit finish with err. The
+// scaling strategy calls it when blocks keep failing to start, so a run
+// stops with the reason instead of waiting forever.
+func (e *Executor) Fail(err error) {
+	failAll(e.drainQueue(err), err)
+}

@@ -168,6 +168,7 @@ func (e *Executor) admit(raw net.Conn) {
 	e.lastID++
 	m.id = e.lastID
 	e.managers[m.id] = m
+	e.joined[h.BlockID] = true
 	e.mu.Unlock()
 
 	w := &welcome{ManagerID: m.id, Capacity: m.capacity, HeartbeatPeriod: e.cfg.HeartbeatPeriod,

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -123,6 +124,15 @@ func (p *Provider) Settings() providers.Settings { return p.cfg.Settings }
 func (p *Provider) Submit(ctx context.Context, b providers.Block) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", fmt.Errorf("submit block %d: %w", b.ID, err)
+	}
+	// The block runs in b.Dir, so its script's path must not be relative
+	// to where starflow was started.
+	if b.Dir != "" {
+		dir, err := filepath.Abs(b.Dir)
+		if err != nil {
+			return "", fmt.Errorf("submit block %d: %w", b.ID, err)
+		}
+		b.Dir = dir
 	}
 	p.mu.Lock()
 	if p.closed {

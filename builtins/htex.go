@@ -1,0 +1,441 @@
+package builtins
+
+import (
+	"fmt"
+	"math"
+	"runtime"
+	"sort"
+	"strconv"
+	"time"
+
+	"go.starlark.net/starlark"
+
+	"github.com/starflow-hpc/starflow/dfk"
+	"github.com/starflow-hpc/starflow/providers"
+	"github.com/starflow-hpc/starflow/providers/launchers"
+	"github.com/starflow-hpc/starflow/providers/local"
+)
+
+// HighThroughputExecutor is Parsl's HighThroughputExecutor: an interchange
+// in this process and `starflow worker` processes started in blocks by its
+// provider. build (htexrun.go's startHTEX) makes the running executor.
+type HighThroughputExecutor struct {
+	label_             string
+	maxWorkers         int // max_workers_per_node; 0: one per core / cores_per_worker
+	coresPerWorker     float64
+	memPerWorker       float64 // GB; 0: no bound
+	accelerators       []string
+	cpuAffinity        string
+	prefetchCapacity   int
+	address            string
+	workerPortRange    [2]int
+	interchangePorts   [2]int
+	heartbeatPeriod    time.Duration
+	heartbeatThreshold time.Duration
+	pollPeriod         time.Duration
+	workerDebug        bool
+	encrypted          bool
+	provider           *LocalProvider
+	launchCmd          string
+	workerLogdirRoot   string
+}
+
+// LocalProvider is Parsl's LocalProvider.
+type LocalProvider struct {
+	settings  providers.Settings
+	moveFiles *bool
+}
+
+// Launcher is one of Parsl's launchers, as a script value.
+type Launcher struct {
+	name string
+	l    providers.Launcher
+}
+
+var (
+	_ executorValue     = (*HighThroughputExecutor)(nil)
+	_ starlark.HasAttrs = (*HighThroughputExecutor)(nil)
+	_ starlark.HasAttrs = (*LocalProvider)(nil)
+)
+
+func (h *HighThroughputExecutor) label() string { return h.label_ }
+func (h *HighThroughputExecutor) String() string {
+	return fmt.Sprintf("HighThroughputExecutor(label=%q, max_workers_per_node=%s, provider=%s)",
+		h.label_, h.maxWorkersValue().String(), h.provider.String())
+}
+func (h *HighThroughputExecutor) Type() string         { return "HighThroughputExecutor" }
+func (h *HighThroughputExecutor) Freeze()              {}
+func (h *HighThroughputExecutor) Truth() starlark.Bool { return true }
+func (h *HighThroughputExecutor) Hash() (uint32, error) {
+	return 0, fmt.Errorf("unhashable: HighThroughputExecutor")
+}
+
+func (h *HighThroughputExecutor) maxWorkersValue() starlark.Value {
+	if h.maxWorkers == 0 {
+		return starlark.Float(math.Inf(1))
+	}
+	return starlark.MakeInt(h.maxWorkers)
+}
+
+func (h *HighThroughputExecutor) AttrNames() []string {
+	names := []string{"address", "cores_per_worker", "encrypted", "heartbeat_period", "heartbeat_threshold",
+		"label", "max_workers", "max_workers_per_node", "prefetch_capacity", "provider", "worker_debug"}
+	sort.Strings(names)
+	return names
+}
+
+func (h *HighThroughputExecutor) Attr(name string) (starlark.Value, error) {
+	switch name {
+	case "label":
+		return starlark.String(h.label_), nil
+	case "max_workers", "max_workers_per_node":
+		return h.maxWorkersValue(), nil
+	case "cores_per_worker":
+		return starlark.Float(h.coresPerWorker), nil
+	case "prefetch_capacity":
+		return starlark.MakeInt(h.prefetchCapacity), nil
+	case "address":
+		if h.address == "" {
+			return starlark.None, nil
+		}
+		return starlark.String(h.address), nil
+	case "heartbeat_period":
+		return starlark.MakeInt(int(h.heartbeatPeriod / time.Second)), nil
+	case "heartbeat_threshold":
+		return starlark.MakeInt(int(h.heartbeatThreshold / time.Second)), nil
+	case "worker_debug":
+		return starlark.Bool(h.workerDebug), nil
+	case "encrypted":
+		return starlark.Bool(h.encrypted), nil
+	case "provider":
+		return h.provider, nil
+	}
+	return nil, nil
+}
+
+func (h *HighThroughputExecutor) build(s *Session) (dfk.Executor, error) { return startHTEX(s, h) }
+
+// slotsPerNode is what a worker will serve on a node like this one, as
+// Parsl's worker pool computes it: max_workers_per_node bounded by the
+// cores, the memory and the accelerators.
+func (h *HighThroughputExecutor) slotsPerNode() int {
+	n := h.maxWorkers
+	byCores := int(float64(runtime.NumCPU()) / h.coresPerWorker)
+	if n == 0 || byCores < n {
+		n = byCores
+	}
+	if len(h.accelerators) > 0 && len(h.accelerators) < n {
+		n = len(h.accelerators)
+	}
+	return max(n, 1)
+}
+
+// newHighThroughputExecutor is HighThroughputExecutor(label=..., ...) with
+// Parsl's defaults.
+func newHighThroughputExecutor(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	h := &HighThroughputExecutor{label_: "HighThroughputExecutor", coresPerWorker: 1, cpuAffinity: "none",
+		heartbeatPeriod: 30 * time.Second, heartbeatThreshold: 120 * time.Second, pollPeriod: 10 * time.Millisecond,
+		encrypted: true}
+	var (
+		maxWorkersPerNode, maxWorkers, coresPerWorker, memPerWorker  starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None
+		accel, address, workerPorts, icPorts, provider               starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
+		launchCmd, logdir, hbPeriod, hbThreshold, pollPeriod         starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
+		addressProbe, storage, workingDir, managerSel, blockErr, mpi starlark.Value
+		mpiLauncher, loadBalance, interchangeLaunch                  starlark.Value
+	)
+	if err := unpackArgs(b.Name(), args, kwargs,
+		"label?", &h.label_, "provider?", &provider, "launch_cmd?", &launchCmd,
+		"interchange_launch_cmd?", &interchangeLaunch, "address?", &address,
+		"loopback_address?", &addressProbe, "worker_ports?", &workerPorts,
+		"worker_port_range?", &workerPorts, "interchange_port_range?", &icPorts,
+		"storage_access?", &storage, "working_dir?", &workingDir, "worker_debug?", &h.workerDebug,
+		"cores_per_worker?", &coresPerWorker, "mem_per_worker?", &memPerWorker,
+		"max_workers?", &maxWorkers, "max_workers_per_node?", &maxWorkersPerNode,
+		"cpu_affinity?", &h.cpuAffinity, "available_accelerators?", &accel,
+		"manager_selector?", &managerSel, "prefetch_capacity?", &h.prefetchCapacity,
+		"heartbeat_threshold?", &hbThreshold, "heartbeat_period?", &hbPeriod,
+		"drain_period?", &loadBalance, "poll_period?", &pollPeriod,
+		"address_probe_timeout?", &addressProbe, "worker_logdir_root?", &logdir,
+		"block_error_handler?", &blockErr, "encrypted?", &h.encrypted,
+		"enable_mpi_mode?", &mpi, "mpi_launcher?", &mpiLauncher); err != nil {
+		return nil, err
+	}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("%s: "+format, append([]any{b.Name()}, a...)...)
+	}
+	if h.label_ == "" {
+		return nil, bad("label must not be empty")
+	}
+	var err error
+	if maxWorkersPerNode == starlark.None {
+		maxWorkersPerNode = maxWorkers // the older name
+	}
+	if h.maxWorkers, err = countOrInf(b.Name(), "max_workers_per_node", maxWorkersPerNode); err != nil {
+		return nil, err
+	}
+	if h.coresPerWorker, err = positiveFloat(b.Name(), "cores_per_worker", coresPerWorker, 1); err != nil {
+		return nil, err
+	}
+	if h.memPerWorker, err = positiveFloat(b.Name(), "mem_per_worker", memPerWorker, 0); err != nil {
+		return nil, err
+	}
+	if h.accelerators, err = acceleratorList(b.Name(), accel); err != nil {
+		return nil, err
+	}
+	if h.prefetchCapacity < 0 {
+		return nil, bad("prefetch_capacity must be at least 0, got %d", h.prefetchCapacity)
+	}
+	if address != starlark.None {
+		s, ok := address.(starlark.String)
+		if !ok {
+			return nil, bad("for parameter address: got %s, want a host name or IP address", address.Type())
+		}
+		h.address = string(s)
+	}
+	if h.workerPortRange, err = portRange(b.Name(), "worker_port_range", workerPorts); err != nil {
+		return nil, err
+	}
+	if h.interchangePorts, err = portRange(b.Name(), "interchange_port_range", icPorts); err != nil {
+		return nil, err
+	}
+	for _, p := range []struct {
+		name string
+		v    starlark.Value
+		dst  *time.Duration
+	}{{"heartbeat_period", hbPeriod, &h.heartbeatPeriod}, {"heartbeat_threshold", hbThreshold, &h.heartbeatThreshold},
+		{"poll_period", pollPeriod, &h.pollPeriod}} {
+		if p.v == starlark.None {
+			continue
+		}
+		secs, ok := starlark.AsFloat(p.v)
+		if !ok || secs <= 0 {
+			return nil, bad("for parameter %s: got %s, want a positive number of seconds", p.name, p.v.String())
+		}
+		if p.name == "poll_period" {
+			secs /= 1000 // Parsl's poll_period is in milliseconds
+		}
+		*p.dst = time.Duration(secs * float64(time.Second))
+	}
+	if h.heartbeatThreshold <= h.heartbeatPeriod {
+		return nil, bad("heartbeat_threshold (%v) must exceed heartbeat_period (%v)", h.heartbeatThreshold, h.heartbeatPeriod)
+	}
+	switch p := provider.(type) {
+	case starlark.NoneType:
+		h.provider = &LocalProvider{settings: local.Defaults().Settings}
+	case *LocalProvider:
+		h.provider = p
+	default:
+		return nil, bad("for parameter provider: got %s, want LocalProvider(...)", provider.Type())
+	}
+	if h.launchCmd, err = optString(b.Name(), "launch_cmd", launchCmd); err != nil {
+		return nil, err
+	}
+	if h.workerLogdirRoot, err = optString(b.Name(), "worker_logdir_root", logdir); err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func countOrInf(fn, param string, v starlark.Value) (int, error) {
+	switch x := v.(type) {
+	case starlark.NoneType:
+		return 0, nil
+	case starlark.Float:
+		if math.IsInf(float64(x), 1) {
+			return 0, nil
+		}
+		if x >= 1 && x == starlark.Float(math.Trunc(float64(x))) {
+			return int(x), nil
+		}
+	case starlark.Int:
+		if n, ok := x.Int64(); ok && n >= 1 {
+			return int(n), nil
+		}
+	}
+	return 0, fmt.Errorf("%s: for parameter %s: got %s, want an integer >= 1 or float('inf')", fn, param, v.String())
+}
+
+func positiveFloat(fn, param string, v starlark.Value, def float64) (float64, error) {
+	if v == starlark.None {
+		return def, nil
+	}
+	f, ok := starlark.AsFloat(v)
+	if !ok || f <= 0 {
+		return 0, fmt.Errorf("%s: for parameter %s: got %s, want a positive number", fn, param, v.String())
+	}
+	return f, nil
+}
+
+// acceleratorList reads available_accelerators: a count (devices 0..n-1)
+// or a list of device names.
+func acceleratorList(fn string, v starlark.Value) ([]string, error) {
+	switch x := v.(type) {
+	case starlark.NoneType:
+		return nil, nil
+	case starlark.Int:
+		n, ok := x.Int64()
+		if !ok || n < 0 {
+			return nil, fmt.Errorf("%s: for parameter available_accelerators: got %s, want a count or a list of device names", fn, v.String())
+		}
+		out := make([]string, n)
+		for i := range out {
+			out[i] = strconv.Itoa(i)
+		}
+		return out, nil
+	}
+	return stringList(fn, "available_accelerators", v)
+}
+
+func portRange(fn, param string, v starlark.Value) ([2]int, error) {
+	if v == starlark.None {
+		return [2]int{}, nil
+	}
+	seq, ok := v.(starlark.Indexable)
+	if ok && seq.Len() == 2 {
+		lo, e1 := starlark.AsInt32(seq.Index(0))
+		hi, e2 := starlark.AsInt32(seq.Index(1))
+		if e1 == nil && e2 == nil && lo >= 1 && lo <= hi && hi <= 65535 {
+			return [2]int{lo, hi}, nil
+		}
+	}
+	return [2]int{}, fmt.Errorf("%s: for parameter %s: got %s, want (low, high) ports", fn, param, v.String())
+}
+
+func optString(fn, param string, v starlark.Value) (string, error) {
+	switch x := v.(type) {
+	case starlark.NoneType:
+		return "", nil
+	case starlark.String:
+		return string(x), nil
+	}
+	return "", fmt.Errorf("%s: for parameter %s: got %s, want a string", fn, param, v.Type())
+}
+
+func (p *LocalProvider) String() string {
+	s := p.settings
+	return fmt.Sprintf("LocalProvider(init_blocks=%d, min_blocks=%d, max_blocks=%d, nodes_per_block=%d)",
+		s.InitBlocks, s.MinBlocks, s.MaxBlocks, s.NodesPerBlock)
+}
+func (p *LocalProvider) Type() string          { return "LocalProvider" }
+func (p *LocalProvider) Freeze()               {}
+func (p *LocalProvider) Truth() starlark.Bool  { return true }
+func (p *LocalProvider) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: LocalProvider") }
+func (p *LocalProvider) AttrNames() []string {
+	return []string{"init_blocks", "max_blocks", "min_blocks", "nodes_per_block", "parallelism", "worker_init"}
+}
+func (p *LocalProvider) Attr(name string) (starlark.Value, error) {
+	s := p.settings
+	switch name {
+	case "init_blocks":
+		return starlark.MakeInt(s.InitBlocks), nil
+	case "min_blocks":
+		return starlark.MakeInt(s.MinBlocks), nil
+	case "max_blocks":
+		return starlark.MakeInt(s.MaxBlocks), nil
+	case "nodes_per_block":
+		return starlark.MakeInt(s.NodesPerBlock), nil
+	case "parallelism":
+		return starlark.Float(s.Parallelism), nil
+	case "worker_init":
+		return starlark.String(s.WorkerInit), nil
+	}
+	return nil, nil
+}
+
+// newLocalProvider is LocalProvider(...) with Parsl's defaults.
+func newLocalProvider(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	cfg := local.Defaults()
+	s := &cfg.Settings
+	var (
+		parallelism, walltime, cmdTimeout, launcher, moveFiles starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
+		channel                                                starlark.Value
+	)
+	if err := unpackArgs(b.Name(), args, kwargs,
+		"nodes_per_block?", &s.NodesPerBlock, "launcher?", &launcher, "init_blocks?", &s.InitBlocks,
+		"min_blocks?", &s.MinBlocks, "max_blocks?", &s.MaxBlocks, "worker_init?", &s.WorkerInit,
+		"cmd_timeout?", &cmdTimeout, "parallelism?", &parallelism, "move_files?", &moveFiles,
+		"walltime?", &walltime, "channel?", &channel); err != nil {
+		return nil, err
+	}
+	if parallelism != starlark.None {
+		f, ok := starlark.AsFloat(parallelism)
+		if !ok {
+			return nil, fmt.Errorf("%s: for parameter parallelism: got %s, want a number in [0, 1]", b.Name(), parallelism.Type())
+		}
+		s.Parallelism = f
+	}
+	if walltime != starlark.None {
+		ws, ok := walltime.(starlark.String)
+		if !ok {
+			return nil, fmt.Errorf(`%s: for parameter walltime: got %s, want "HH:MM:SS"`, b.Name(), walltime.Type())
+		}
+		d, err := providers.ParseWalltime(string(ws))
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", b.Name(), err)
+		}
+		s.Walltime = d
+	}
+	if cmdTimeout != starlark.None {
+		f, ok := starlark.AsFloat(cmdTimeout)
+		if !ok {
+			return nil, fmt.Errorf("%s: for parameter cmd_timeout: got %s, want a number of seconds", b.Name(), cmdTimeout.Type())
+		}
+		s.CmdTimeout = time.Duration(f * float64(time.Second))
+	}
+	switch l := launcher.(type) {
+	case starlark.NoneType:
+	case *Launcher:
+		s.Launcher = l.l
+	default:
+		return nil, fmt.Errorf("%s: for parameter launcher: got %s, want a launcher such as SingleNodeLauncher()", b.Name(), launcher.Type())
+	}
+	p := &LocalProvider{settings: cfg.Settings}
+	if moveFiles != starlark.None {
+		mf := bool(moveFiles.Truth())
+		p.moveFiles = &mf
+	}
+	if err := s.Validate(); err != nil {
+		return nil, fmt.Errorf("%s: %w", b.Name(), err)
+	}
+	return p, nil
+}
+
+func (l *Launcher) String() string        { return l.name + "()" }
+func (l *Launcher) Type() string          { return l.name }
+func (l *Launcher) Freeze()               {}
+func (l *Launcher) Truth() starlark.Bool  { return true }
+func (l *Launcher) Hash() (uint32, error) { return starlark.String(l.name).Hash() }
+
+// launcherBuiltins are the launcher constructors, by Parsl's names.
+func launcherBuiltins() starlark.StringDict {
+	return starlark.StringDict{
+		"SingleNodeLauncher": starlark.NewBuiltin("SingleNodeLauncher", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			l := launchers.NewSingleNode()
+			if err := unpackArgs(b.Name(), args, kwargs, "debug?", &l.Debug, "fail_on_any?", &l.FailOnAny); err != nil {
+				return nil, err
+			}
+			return &Launcher{name: b.Name(), l: l}, nil
+		}),
+		"SimpleLauncher": starlark.NewBuiltin("SimpleLauncher", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			l := launchers.NewSimple()
+			if err := unpackArgs(b.Name(), args, kwargs, "debug?", &l.Debug); err != nil {
+				return nil, err
+			}
+			return &Launcher{name: b.Name(), l: l}, nil
+		}),
+		"SrunLauncher": starlark.NewBuiltin("SrunLauncher", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			l := launchers.NewSrun()
+			if err := unpackArgs(b.Name(), args, kwargs, "debug?", &l.Debug, "overrides?", &l.Overrides); err != nil {
+				return nil, err
+			}
+			return &Launcher{name: b.Name(), l: l}, nil
+		}),
+		"MpiExecLauncher": starlark.NewBuiltin("MpiExecLauncher", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+			l := launchers.NewMpiExec()
+			if err := unpackArgs(b.Name(), args, kwargs, "debug?", &l.Debug, "bind_cmd?", &l.BindCmd, "overrides?", &l.Overrides); err != nil {
+				return nil, err
+			}
+			return &Launcher{name: b.Name(), l: l}, nil
+		}),
+	}
+}
