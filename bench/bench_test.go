@@ -76,6 +76,18 @@ func TestQuickBench(t *testing.T) {
 	if want := bash.TasksPerS / base.TasksPerS; bash.RatioToBaseline != want {
 		t.Errorf("ratio_to_baseline=%v, want %v", bash.RatioToBaseline, want)
 	}
+	cached, uncached := byName["memo_task_exit_100k"], byName["memo_task_exit_100k_uncached"]
+	if uncached.TasksPerS <= 0 || cached.UncachedTasksPerS != uncached.TasksPerS {
+		t.Errorf("uncached %v tasks/s, memo_task_exit_100k recorded %v", uncached.TasksPerS, cached.UncachedTasksPerS)
+	}
+	if want := cached.TasksPerS / uncached.TasksPerS; cached.RatioToUncached != want {
+		t.Errorf("ratio_to_uncached=%v, want %v", cached.RatioToUncached, want)
+	}
+	// An entry holds at least its 32-byte key; a small result in
+	// kilobytes would mean the store was measured wrongly.
+	if size := byName["memo_bytes_per_entry"].StoreBytesPerEntry; size < 32 || size > 4096 {
+		t.Errorf("store_bytes_per_entry=%v", size)
+	}
 
 	var table strings.Builder
 	printTable(&table, results, true)

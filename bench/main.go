@@ -141,6 +141,8 @@ func printTable(out io.Writer, results []result, quick bool) {
 	}
 	fmt.Fprintln(out, "\ntasks/s = N / median wall time of the whole `starflow run` process, end to end including process start and exit.")
 	fmt.Fprintln(out, "bash_true_baseline = `/bin/bash -c true` run from Go, one process per core at a time, paired run for run with bash_true_2k.")
+	fmt.Fprintln(out, "memo_hits_100k times the second run in a folder (every task a hit); memo_task_exit_100k a first run, against its _uncached twin without cache=True, paired run for run.")
+	fmt.Fprintln(out, "memo_bytes_per_entry = disk space of the store after a first run and `starflow memo gc`, over its entries.")
 }
 
 // writeColumns aligns the first column left and the rest right, as numbers
@@ -179,6 +181,10 @@ func describe(metric string, v float64) string {
 		return fmt.Sprintf("%.0f B/task", v)
 	case "ratio_to_baseline":
 		return fmt.Sprintf("%.2fx baseline", v)
+	case "ratio_to_uncached":
+		return fmt.Sprintf("%.2fx uncached", v)
+	case "store_bytes_per_entry":
+		return fmt.Sprintf("%.0f B/entry", v)
 	}
 	return fmt.Sprintf("%g %s", v, metric)
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -15,6 +16,8 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
+
+	"github.com/starflow-hpc/starflow/memo"
 )
 
 // result is one row of the table and one object of the JSON file.
@@ -31,16 +34,24 @@ type result struct {
 	RSSPerTaskBytes float64 `json:"rss_per_task_bytes"` // PeakRSSBytes / N, nothing subtracted
 	// For bash_true_2k: the plain `/bin/bash -c true` rate of this machine,
 	// measured in the same loop, and starflow's rate as a fraction of it.
-	BaselineTasksPerS float64  `json:"baseline_tasks_per_s,omitempty"`
-	RatioToBaseline   float64  `json:"ratio_to_baseline,omitempty"`
-	Targets           []target `json:"targets"`
-	Met               bool     `json:"met"`
+	BaselineTasksPerS float64 `json:"baseline_tasks_per_s,omitempty"`
+	RatioToBaseline   float64 `json:"ratio_to_baseline,omitempty"`
+	// For memo_task_exit_100k: the rate of the same script without
+	// cache=True, measured in the same loop, and this rate as a fraction.
+	UncachedTasksPerS float64 `json:"uncached_tasks_per_s,omitempty"`
+	RatioToUncached   float64 `json:"ratio_to_uncached,omitempty"`
+	// For memo_bytes_per_entry: the median over runs of the store's disk
+	// space after `starflow memo gc`, over its entries.
+	StoreBytesPerEntry float64  `json:"store_bytes_per_entry,omitempty"`
+	Targets            []target `json:"targets"`
+	Met                bool     `json:"met"`
 }
 
 // sample is one run of one workload.
 type sample struct {
-	wall    time.Duration
-	peakRSS int64 // bytes
+	wall          time.Duration
+	peakRSS       int64   // bytes
+	bytesPerEntry float64 // of the memo store, for storeSize workloads
 }
 
 // runner runs workloads as child processes of bin.
@@ -52,19 +63,40 @@ type runner struct {
 }
 
 // once runs w's script for n tasks in a fresh working folder (so each run
-// starts from an empty runinfo/) and checks what it printed.
+// starts from an empty runinfo/ and an empty memo store) and checks what it
+// printed.
 func (r *runner) once(w workload, n int) (sample, error) {
 	dir, err := os.MkdirTemp(r.scratch, w.name+"-")
 	if err != nil {
 		return sample{}, err
 	}
 	defer os.RemoveAll(dir)
-	cmd := exec.Command(r.bin, "run", "--no-progress", filepath.Join(r.scripts, w.script), strconv.Itoa(n))
+	if w.warm {
+		if _, err := r.run(w, dir, n); err != nil {
+			return sample{}, fmt.Errorf("untimed first run: %w", err)
+		}
+	}
+	s, err := r.run(w, dir, n)
+	if err != nil {
+		return sample{}, err
+	}
+	if w.storeSize {
+		if s.bytesPerEntry, err = r.storeSize(dir, n); err != nil {
+			return sample{}, fmt.Errorf("%s (n=%d): %w", w.name, n, err)
+		}
+	}
+	return s, nil
+}
+
+// run is one timed `starflow run` of w's script in dir.
+func (r *runner) run(w workload, dir string, n int) (sample, error) {
+	cmd := exec.Command(r.bin, "run", "--no-progress", "--memo-dir", memoDir(dir),
+		filepath.Join(r.scripts, w.script), strconv.Itoa(n))
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	start := time.Now()
-	err = cmd.Run()
+	err := cmd.Run()
 	wall := time.Since(start)
 	if err != nil {
 		return sample{}, fmt.Errorf("%s (n=%d): %w\n%s", w.name, n, err, tail(stderr.String()))
@@ -73,6 +105,36 @@ func (r *runner) once(w workload, n int) (sample, error) {
 		return sample{}, fmt.Errorf("%s (n=%d): script printed %q, want %q\n%s", w.name, n, tail(got), want, tail(stderr.String()))
 	}
 	return sample{wall: wall, peakRSS: peakRSS(cmd.ProcessState)}, nil
+}
+
+// memoDir is where a run in dir keeps its memo store: the scripts live
+// elsewhere, and the default store (beside the script) would be shared by
+// every run.
+func memoDir(dir string) string { return filepath.Join(dir, "memo") }
+
+// storeSize compacts the store a run left in dir with `starflow memo gc`,
+// as a user would, and returns its disk space per entry. The store must
+// hold one entry per task.
+func (r *runner) storeSize(dir string, n int) (float64, error) {
+	store := memoDir(dir)
+	if out, err := exec.Command(r.bin, "memo", "gc", "--memo-dir", store).CombinedOutput(); err != nil {
+		return 0, fmt.Errorf("starflow memo gc: %w\n%s", err, tail(string(out)))
+	}
+	s, err := memo.Open(store, memo.Options{})
+	if err != nil {
+		return 0, err
+	}
+	st, err := s.Stats(context.Background())
+	if cerr := s.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return 0, err
+	}
+	if st.Entries != n || st.Damaged != 0 {
+		return 0, fmt.Errorf("store holds %d entries (%d damaged), want %d", st.Entries, st.Damaged, n)
+	}
+	return float64(st.DiskBytes()) / float64(st.Entries), nil
 }
 
 // peakRSS is the child's high-water mark of resident memory, in bytes.
@@ -120,16 +182,19 @@ func bashBaseline(n int) (time.Duration, error) {
 
 // measure runs w for n tasks, runs times (after one small warm-up run, so the first
 // measured run does not pay for a cold page cache) and reduces the runs to
-// their medians. With a baseline, each run of w is paired with one of the
-// baseline, so a machine that slows down mid-benchmark slows both.
+// their medians. With a baseline or an uncached twin, each run of w is
+// paired with one of it, so a machine that slows down mid-benchmark slows
+// both.
 func (r *runner) measure(w workload, n, runs int, warmUp bool) ([]result, error) {
 	if warmUp {
 		if _, err := r.once(w, w.quickN); err != nil {
 			return nil, err
 		}
 	}
-	var walls, base []time.Duration
+	var walls, base, twin []time.Duration
 	var rss []int64
+	var sizes []float64
+	uncached := workload{name: w.name + "_uncached", script: w.uncached, want: w.want}
 	for i := range runs {
 		if w.baseline {
 			d, err := bashBaseline(n)
@@ -139,11 +204,19 @@ func (r *runner) measure(w workload, n, runs int, warmUp bool) ([]result, error)
 			base = append(base, d)
 			fmt.Fprintf(r.log, "bash_true_baseline: run %d/%d: %.3fs\n", i+1, runs, d.Seconds())
 		}
+		if w.uncached != "" {
+			s, err := r.once(uncached, n)
+			if err != nil {
+				return nil, err
+			}
+			twin = append(twin, s.wall)
+			fmt.Fprintf(r.log, "%s: run %d/%d: %.3fs\n", uncached.name, i+1, runs, s.wall.Seconds())
+		}
 		s, err := r.once(w, n)
 		if err != nil {
 			return nil, err
 		}
-		walls, rss = append(walls, s.wall), append(rss, s.peakRSS)
+		walls, rss, sizes = append(walls, s.wall), append(rss, s.peakRSS), append(sizes, s.bytesPerEntry)
 		fmt.Fprintf(r.log, "%s: run %d/%d: %.3fs, peak RSS %s\n", w.name, i+1, runs, s.wall.Seconds(), bytesIEC(s.peakRSS))
 	}
 	res := summarise(w.name, n, walls)
@@ -155,6 +228,15 @@ func (r *runner) measure(w workload, n, runs int, warmUp bool) ([]result, error)
 		res.BaselineTasksPerS = b.TasksPerS
 		res.RatioToBaseline = res.TasksPerS / b.TasksPerS
 		out = append(out, b)
+	}
+	if w.uncached != "" {
+		u := summarise(uncached.name, n, twin)
+		res.UncachedTasksPerS = u.TasksPerS
+		res.RatioToUncached = res.TasksPerS / u.TasksPerS
+		out = append(out, u)
+	}
+	if w.storeSize {
+		res.StoreBytesPerEntry = median(sizes)
 	}
 	if err := judge(&res, w.targets); err != nil {
 		return nil, err
@@ -173,7 +255,7 @@ func summarise(name string, n int, walls []time.Duration) result {
 }
 
 // median of a non-empty list; the mean of the middle two for an even count.
-func median[T ~int64](xs []T) T {
+func median[T ~int64 | ~float64](xs []T) T {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	m := len(s) / 2

@@ -5,9 +5,11 @@ import (
 	"strconv"
 )
 
-// A workload is one row of issue 2's "Numbers to reach": a script under
-// workloads/ run as its own `starflow run` process, so every number
-// includes process start, script compilation and shutdown.
+// A workload is one row of the "Numbers to reach" of issue 2 (the kernel)
+// or issue 4 (memoization): a script under workloads/ run as its own
+// `starflow run` process, so every number includes process start, script
+// compilation and shutdown. Each run has a folder of its own, and its memo
+// store in it.
 type workload struct {
 	name   string
 	script string // file under workloads/
@@ -23,6 +25,17 @@ type workload struct {
 	// baseline: also time `/bin/bash -c true` one process per core, in the
 	// same loop, and judge the workload by the ratio of the two rates.
 	baseline bool
+	// warm: before each measured run, run the script once, untimed, in
+	// the same folder: the results it memoizes are what the measured run
+	// finds.
+	warm bool
+	// uncached names the same script without cache=True: it is timed too,
+	// paired run for run, and the workload judged by the ratio of the
+	// rates, which is what memoization costs.
+	uncached string
+	// storeSize: after each measured run, `starflow memo gc` the run's
+	// store and measure its disk space per entry.
+	storeSize bool
 }
 
 // target is one "Numbers to reach" line, judged on one metric of a result.
@@ -64,6 +77,25 @@ var workloads = []workload{
 		name: "startup_one_task", script: "one_task.star", n: 1, quickN: 1,
 		runs: func(count int) int { return 4*count + 1 }, want: func(int) string { return "42" },
 		targets: []target{{Metric: "ms", Op: "<=", Limit: 30}},
+	},
+	// Issue 4. A rerun of a finished sweep: every task is a hit.
+	{
+		name: "memo_hits_100k", script: "memo_noop.star", n: 100_000, quickN: 1_000,
+		runs: same, want: sumBelow, warm: true,
+		targets: []target{{Metric: "tasks_per_s", Op: ">=", Limit: 200_000}},
+	},
+	// A first run with checkpoint_mode="task_exit" (the default): every
+	// result is made durable before its future completes.
+	{
+		name: "memo_task_exit_100k", script: "memo_noop.star", n: 100_000, quickN: 1_000,
+		runs: same, want: sumBelow, uncached: "noop.star",
+		targets: []target{{Metric: "ratio_to_uncached", Op: ">=", Limit: 0.5}},
+	},
+	// The store a first run leaves, compacted: one small result per task.
+	{
+		name: "memo_bytes_per_entry", script: "memo_noop.star", n: 100_000, quickN: 1_000,
+		runs: func(int) int { return 1 }, want: sumBelow, storeSize: true,
+		targets: []target{{Metric: "store_bytes_per_entry", Op: "<=", Limit: 200}},
 	},
 }
 
@@ -109,6 +141,10 @@ func (r *result) metric(name string) (float64, error) {
 		return r.RSSPerTaskBytes, nil
 	case "ratio_to_baseline":
 		return r.RatioToBaseline, nil
+	case "ratio_to_uncached":
+		return r.RatioToUncached, nil
+	case "store_bytes_per_entry":
+		return r.StoreBytesPerEntry, nil
 	}
 	return 0, fmt.Errorf("%s: no metric %q", r.Name, name)
 }

@@ -267,17 +267,19 @@ func (a *App) keyFunc(s *Session, kr *kernelRun, c *call) func() (dfk.Key, error
 		buf = append(buf, 0)
 		buf = append(buf, digest[:]...)
 		var files []*File
-		add := func(v starlark.Value) error {
+		add := func(v starlark.Value, inputs bool) error {
 			r, err := resolve(v)
 			if err != nil {
 				return err
 			}
-			files = collectFiles(r, files)
+			if inputs {
+				files = collectFiles(r, files)
+			}
 			buf, err = s.codec.AppendKey(buf, r)
 			return err
 		}
 		for i, arg := range c.args {
-			if err := add(arg); err != nil {
+			if err := add(arg, true); err != nil {
 				return dfk.Key{}, fmt.Errorf("argument %d: %w", i+1, err)
 			}
 		}
@@ -298,7 +300,7 @@ func (a *App) keyFunc(s *Session, kr *kernelRun, c *call) func() (dfk.Key, error
 		for _, name := range names {
 			buf = append(buf, name...)
 			buf = append(buf, 0)
-			if err := add(kw[name]); err != nil {
+			if err := add(kw[name], !producedFiles[name]); err != nil {
 				return dfk.Key{}, fmt.Errorf("argument %s: %w", name, err)
 			}
 		}
@@ -316,6 +318,12 @@ func (a *App) keyFunc(s *Session, kr *kernelRun, c *call) func() (dfk.Key, error
 		return sha256.Sum256(buf), nil
 	}
 }
+
+// producedFiles are the arguments that name files the app writes: their
+// names are part of the key, their content is not. It is not an input, and
+// it changes when the task runs, so hashing it would make every rerun of a
+// task with outputs= miss.
+var producedFiles = map[string]bool{"outputs": true, "stdout": true, "stderr": true}
 
 func collectFiles(v starlark.Value, out []*File) []*File {
 	switch x := v.(type) {

@@ -97,6 +97,13 @@ func (s *memoStage) shutdown() {
 
 // check finds the task's key and either completes it from the memo table,
 // makes it wait for an identical task in flight, or launches it.
+//
+// The task claims its key before it looks it up, and the claim lasts
+// until the task is done: a task with the same key that comes meanwhile
+// waits for this one, whether it hits or runs. Claiming after a miss
+// would leave a gap: the other task could land, record and let go of the
+// key while this one was still reading a miss from the store, and this
+// one would then run the work again.
 func (s *memoStage) check(t *task, next []waiter) []waiter {
 	k := s.k
 	k.counts.queued.Add(-1) // out of the stage's queue, one way or another
@@ -108,38 +115,41 @@ func (s *memoStage) check(t *task, next []waiter) []waiter {
 		k.log.Debug("task not memoized", "task_id", t.id, "app", t.app, "reason", err)
 		return k.launch(t, next)
 	}
-	if s.follow(key, t) {
+	if s.followOrClaim(key, t) {
 		return next
 	}
 	if v, ok := k.cfg.Memo.Lookup(k.ctx, key, t.app); ok {
+		followers := s.release(key)
 		k.counts.memoHits.Add(1)
-		return k.complete(t, MemoDone, v, nil, next)
-	}
-	s.flightMu.Lock()
-	if f, ok := s.flights[key]; ok {
-		// Another task with this key started while we looked.
-		f.followers = append(f.followers, t)
-		k.counts.waiting.Add(1)
-		s.flightMu.Unlock()
-		return next
+		next = k.complete(t, MemoDone, v, nil, next)
+		return s.settleFollowers(followers, v, next)
 	}
 	t.key = &key
-	s.flights[key] = &flight{leader: t}
-	s.flightMu.Unlock()
 	return k.launch(t, next)
 }
 
-// follow makes t wait for the task in flight with the same key, if any:
-// identical work in flight runs once.
-func (s *memoStage) follow(key Key, t *task) bool {
+// followOrClaim makes t wait for the task in flight with the same key, if
+// there is one, and reports true; otherwise t claims the key.
+func (s *memoStage) followOrClaim(key Key, t *task) bool {
 	s.flightMu.Lock()
 	defer s.flightMu.Unlock()
-	f, ok := s.flights[key]
-	if ok {
+	if f, ok := s.flights[key]; ok {
 		f.followers = append(f.followers, t)
 		s.k.counts.waiting.Add(1)
+		return true
 	}
-	return ok
+	s.flights[key] = &flight{leader: t}
+	return false
+}
+
+// settleFollowers completes the tasks that waited for a value.
+func (s *memoStage) settleFollowers(followers []*task, value any, next []waiter) []waiter {
+	for _, f := range followers {
+		s.k.counts.waiting.Add(-1)
+		s.k.counts.memoHits.Add(1)
+		next = s.k.complete(f, MemoDone, value, nil, next)
+	}
+	return next
 }
 
 // landed is called when a memoized task's try succeeded: the value is
@@ -147,25 +157,21 @@ func (s *memoStage) follow(key Key, t *task) bool {
 // the record is durable.
 func (s *memoStage) landed(t *task, value any) {
 	k := s.k
-	k.cfg.Memo.Record(*t.key, t.app, value, func() {
-		followers := s.release(t)
+	key := *t.key
+	k.cfg.Memo.Record(key, t.app, value, func() {
+		followers := s.release(key)
 		var buf [4]waiter
 		next := k.complete(t, ExecDone, value, nil, buf[:0])
-		for _, f := range followers {
-			k.counts.waiting.Add(-1)
-			k.counts.memoHits.Add(1)
-			next = k.complete(f, MemoDone, value, nil, next)
-		}
-		k.drain(next)
+		k.drain(s.settleFollowers(followers, value, next))
 	})
 }
 
-// release ends t's flight and returns the tasks that waited for it.
-func (s *memoStage) release(t *task) []*task {
+// release ends the flight of key and returns the tasks that waited for it.
+func (s *memoStage) release(key Key) []*task {
 	s.flightMu.Lock()
 	defer s.flightMu.Unlock()
-	f := s.flights[*t.key]
-	delete(s.flights, *t.key)
+	f := s.flights[key]
+	delete(s.flights, key)
 	if f == nil {
 		return nil
 	}
@@ -175,7 +181,7 @@ func (s *memoStage) release(t *task) []*task {
 // failed is called when a memoized task failed for good: the tasks that
 // waited for it run themselves (their own tries, their own retries).
 func (s *memoStage) failed(t *task, next []waiter) []waiter {
-	for _, f := range s.release(t) {
+	for _, f := range s.release(*t.key) {
 		s.k.counts.waiting.Add(-1)
 		next = s.k.launch(f, next)
 	}

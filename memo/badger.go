@@ -36,6 +36,7 @@ type Badger struct {
 	log       hclog.Logger
 	onDamaged func(Key, error)
 	reported  sync.Map // Key → struct{}: damaged entries already reported
+	known     *knownKeys
 
 	// Every operation runs between enter and leave, so that Close waits for
 	// the operations in flight before it closes the database under them.
@@ -44,8 +45,10 @@ type Badger struct {
 	active  int
 	closing bool
 
-	queue     chan *writeReq // to the committer; closed by Close
-	committed chan struct{}  // closed when the committer has exited
+	ts        uint64            // the last commit's timestamp; the committer's alone
+	queue     chan *writeReq    // to the committer; closed by Close
+	toSync    chan writtenBatch // committer to syncer; closed by the committer
+	committed chan struct{}     // closed when the syncer has answered the last batch
 }
 
 var _ Store = (*Badger)(nil)
@@ -113,7 +116,12 @@ func Open(dir string, opts Options) (*Badger, error) {
 		lock.release()
 		return nil, err
 	}
-	db, err := badger.Open(badgerOptions(dir, log))
+	// Managed timestamps: the store has one writer, its committer, so it
+	// numbers its own commits. Badger's own numbering makes every read and
+	// every new transaction wait, through a watermark goroutine, for the
+	// commits before it to be applied: a goroutine hand-off per lookup and
+	// per batch, which cost more than the lookups themselves.
+	db, err := badger.OpenManaged(badgerOptions(dir, log))
 	if err != nil {
 		lock.release()
 		return nil, fmt.Errorf("memo store %s: open: %w", dir, err)
@@ -124,11 +132,16 @@ func Open(dir string, opts Options) (*Badger, error) {
 		lock:      lock,
 		log:       log,
 		onDamaged: opts.OnDamaged,
-		queue:     make(chan *writeReq, 256),
+		known:     newKnownKeys(),
+		queue:     make(chan *writeReq, maxBatch),
+		toSync:    make(chan writtenBatch, syncBacklog),
 		committed: make(chan struct{}),
+		ts:        db.MaxVersion(),
 	}
+	db.SetDiscardTs(b.ts)
 	b.idle = sync.NewCond(&b.mu)
 	go b.commitLoop()
+	go b.syncLoop()
 	return b, nil
 }
 
@@ -143,6 +156,12 @@ func (b *Badger) enter() error {
 	}
 	b.active++
 	return nil
+}
+
+func (b *Badger) isClosing() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.closing
 }
 
 func (b *Badger) leave() {
@@ -162,6 +181,9 @@ func (b *Badger) Get(ctx context.Context, k Key) (Entry, bool, error) {
 		return Entry{}, false, err
 	}
 	defer b.leave()
+	if b.known.absent(k) {
+		return Entry{}, false, nil
+	}
 	var (
 		e     Entry
 		found bool
@@ -186,6 +208,9 @@ func (b *Badger) Get(ctx context.Context, k Key) (Entry, bool, error) {
 	})
 	if err != nil {
 		return Entry{}, false, fmt.Errorf("memo get %s: %w", k, err)
+	}
+	if !found {
+		b.known.missed(b)
 	}
 	return e, found, nil
 }
@@ -278,12 +303,6 @@ func (b *Badger) Close() error {
 	b.mu.Unlock()
 	close(b.queue)
 	<-b.committed
-	// Compaction drops only versions older than the oldest read, and
-	// Badger learns that reads have moved on when a transaction ends. An
-	// empty read after the last commit lets the compaction on close drop
-	// what the last batches replaced or deleted; without it they would
-	// linger until the store is next written.
-	_ = b.db.View(func(*badger.Txn) error { return nil })
 	err := b.db.Close()
 	if lerr := b.lock.release(); err == nil {
 		err = lerr

@@ -25,6 +25,10 @@ const entryEncoding = 1
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
 
+// maxFrame bounds a frame's bytes besides app, run and value: checksum,
+// encoding and three varints.
+const maxFrame = 4 + 1 + 3*binary.MaxVarintLen64
+
 // errCorrupt wraps every reason a stored entry fails to decode.
 var errCorrupt = errors.New("corrupt memo entry")
 
