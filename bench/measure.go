@@ -92,6 +92,13 @@ func (r *runner) once(w workload, n int) (sample, error) {
 func (r *runner) run(w workload, dir string, n int) (sample, error) {
 	cmd := exec.Command(r.bin, "run", "--no-progress", "--memo-dir", memoDir(dir),
 		filepath.Join(r.scripts, w.script), strconv.Itoa(n))
+	if w.check {
+		script := filepath.Join(dir, "big.py")
+		if err := os.WriteFile(script, bigScript(n), 0o644); err != nil {
+			return sample{}, err
+		}
+		cmd = exec.Command(r.bin, "check", script)
+	}
 	cmd.Dir = dir
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
@@ -105,6 +112,28 @@ func (r *runner) run(w workload, dir string, n int) (sample, error) {
 		return sample{}, fmt.Errorf("%s (n=%d): script printed %q, want %q\n%s", w.name, n, tail(got), want, tail(stderr.String()))
 	}
 	return sample{wall: wall, peakRSS: peakRSS(cmd.ProcessState)}, nil
+}
+
+// bigScript is an n-line Parsl script in the dialect: decorators, imports,
+// f-strings, format specs, **, try/except, comprehensions.
+func bigScript(n int) []byte {
+	var b bytes.Buffer
+	b.WriteString("import parsl\nfrom parsl.app.app import python_app\nimport math\n")
+	lines := 3
+	for i := 0; lines < n; i++ {
+		fmt.Fprintf(&b, `@python_app
+def step%[1]d(x, scale=2):
+    y = x ** 2 + scale * math.sqrt(abs(x))
+    try:
+        z = [v * %[1]d for v in range(3) if v is not None]
+    except ZeroDivisionError as e:
+        z = []
+    return f"{y:>10.3f} {sum(z)} %%s" %% "%[1]d"
+
+`, i)
+		lines += 10
+	}
+	return b.Bytes()
 }
 
 // memoDir is where a run in dir keeps its memo store: the scripts live

@@ -36,6 +36,9 @@ type workload struct {
 	// storeSize: after each measured run, `starflow memo gc` the run's
 	// store and measure its disk space per entry.
 	storeSize bool
+	// check: time `starflow check` of a generated n-line Parsl script
+	// instead of running the script.
+	check bool
 }
 
 // target is one "Numbers to reach" line, judged on one metric of a result.
@@ -98,6 +101,31 @@ var workloads = []workload{
 		targets: []target{{Metric: "store_bytes_per_entry", Op: "<=", Limit: 200}},
 	},
 }
+
+// Issue 5: HighThroughputExecutor with a LocalProvider block.
+var htexWorkloads = []workload{
+	{
+		name: "htex_noop_100k", script: "htex_noop.star", n: 100_000, quickN: 200,
+		runs: func(count int) int { return min(count, 3) }, want: sumBelow,
+		targets: []target{{Metric: "tasks_per_s", Op: ">=", Limit: 30_000}},
+	},
+	{
+		name: "htex_one_task", script: "htex_one_task.star", n: 1, quickN: 1,
+		runs: func(count int) int { return 2*count + 1 }, want: func(int) string { return "42" },
+		targets: []target{{Metric: "ms", Op: "<=", Limit: 300}},
+	},
+}
+
+// Issue 3: lowering costs nothing a user could notice.
+var checkWorkloads = []workload{
+	{
+		name: "check_5000_lines", n: 5_000, quickN: 100, check: true,
+		runs: func(count int) int { return 2*count + 1 }, want: func(int) string { return "" },
+		targets: []target{{Metric: "ms", Op: "<", Limit: 100}},
+	},
+}
+
+func init() { workloads = append(append(workloads, htexWorkloads...), checkWorkloads...) }
 
 // sumBelow is what noop.star prints: the sum of 0..n-1.
 func sumBelow(n int) string { return strconv.FormatInt(int64(n)*int64(n-1)/2, 10) }

@@ -93,7 +93,7 @@ func (h *HighThroughputExecutor) Attr(name string) (starlark.Value, error) {
 	case "cores_per_worker":
 		return starlark.Float(h.coresPerWorker), nil
 	case "prefetch_capacity":
-		return starlark.MakeInt(h.prefetchCapacity), nil
+		return starlark.MakeInt(h.prefetch()), nil
 	case "address":
 		if h.address == "" {
 			return starlark.None, nil
@@ -118,6 +118,14 @@ func (h *HighThroughputExecutor) build(s *Session) (dfk.Executor, error) { retur
 // slotsPerNode is what a worker will serve on a node like this one, as
 // Parsl's worker pool computes it: max_workers_per_node bounded by the
 // cores, the memory and the accelerators.
+// prefetch is the number of tasks queued on each worker beyond its slots.
+func (h *HighThroughputExecutor) prefetch() int {
+	if h.prefetchCapacity < 0 {
+		return h.slotsPerNode()
+	}
+	return h.prefetchCapacity
+}
+
 func (h *HighThroughputExecutor) slotsPerNode() int {
 	n := h.maxWorkers
 	byCores := int(float64(runtime.NumCPU()) / h.coresPerWorker)
@@ -142,6 +150,7 @@ func newHighThroughputExecutor(thread *starlark.Thread, b *starlark.Builtin, arg
 		launchCmd, logdir, hbPeriod, hbThreshold, pollPeriod         starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
 		addressProbe, storage, workingDir, managerSel, blockErr, mpi starlark.Value
 		mpiLauncher, loadBalance, interchangeLaunch                  starlark.Value
+		prefetch                                                     starlark.Value // nil: not given
 	)
 	if err := unpackArgs(b.Name(), args, kwargs,
 		"label?", &h.label_, "provider?", &provider, "launch_cmd?", &launchCmd,
@@ -152,7 +161,7 @@ func newHighThroughputExecutor(thread *starlark.Thread, b *starlark.Builtin, arg
 		"cores_per_worker?", &coresPerWorker, "mem_per_worker?", &memPerWorker,
 		"max_workers?", &maxWorkers, "max_workers_per_node?", &maxWorkersPerNode,
 		"cpu_affinity?", &h.cpuAffinity, "available_accelerators?", &accel,
-		"manager_selector?", &managerSel, "prefetch_capacity?", &h.prefetchCapacity,
+		"manager_selector?", &managerSel, "prefetch_capacity?", &prefetch,
 		"heartbeat_threshold?", &hbThreshold, "heartbeat_period?", &hbPeriod,
 		"drain_period?", &loadBalance, "poll_period?", &pollPeriod,
 		"address_probe_timeout?", &addressProbe, "worker_logdir_root?", &logdir,
@@ -182,8 +191,20 @@ func newHighThroughputExecutor(thread *starlark.Thread, b *starlark.Builtin, arg
 	if h.accelerators, err = acceleratorList(b.Name(), accel); err != nil {
 		return nil, err
 	}
-	if h.prefetchCapacity < 0 {
-		return nil, bad("prefetch_capacity must be at least 0, got %d", h.prefetchCapacity)
+	// Not given, starflow keeps one task queued per worker slot, so a slot
+	// never waits a round trip to the interchange between tasks (without
+	// it, no-op tasks run at about half the rate). prefetch_capacity=0
+	// gives Parsl's behaviour exactly.
+	h.prefetchCapacity = -1
+	if prefetch != nil && prefetch != starlark.None {
+		v, ok := int64(-1), false
+		if n, isInt := prefetch.(starlark.Int); isInt {
+			v, ok = n.Int64()
+		}
+		if !ok || v < 0 {
+			return nil, bad("for parameter prefetch_capacity: got %s, want an int of 0 or more", prefetch.String())
+		}
+		h.prefetchCapacity = int(v)
 	}
 	if address != starlark.None {
 		s, ok := address.(starlark.String)

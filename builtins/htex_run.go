@@ -60,7 +60,7 @@ func startHTEX(s *Session, h *HighThroughputExecutor) (dfk.Executor, error) {
 	}
 	ex, err = htex.New(htex.Config{
 		Label: h.label_, RunDir: runDir, Address: address, PortRange: h.interchangePorts,
-		Unencrypted: !h.encrypted, PrefetchCapacity: h.prefetchCapacity,
+		Unencrypted: !h.encrypted, PrefetchCapacity: h.prefetch(),
 		HeartbeatPeriod: h.heartbeatPeriod, HeartbeatThreshold: h.heartbeatThreshold,
 		Logger: s.log,
 	})
