@@ -23,6 +23,8 @@ test-short:
 # Prints the benchmark table and writes bench/results.json.
 bench: build
 	$(GO) run ./bench -bin $(BIN) -out bench/results.json
+	@echo "== interchange with 1,000 simulated workers x 4 slots, 1,000,000 no-op tasks (issue 5)"
+	$(GO) test -run '^$$' -bench ThousandWorkers -benchtime 1x ./executors/htex/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
