@@ -297,6 +297,13 @@ func (m *manager) complete(res *Result) {
 	}
 	m.busy.Add(-1)
 	v, err := j.Payload.(Call).Decode(res)
+	if err != nil {
+		if cause := context.Cause(m.e.runCtx); cause != nil {
+			// The run was interrupted and the worker stopped the task:
+			// it was cancelled, not failed.
+			err = cause
+		}
+	}
 	j.Finish(v, err)
 }
 
