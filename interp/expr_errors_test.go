@@ -153,3 +153,28 @@ func TestExprPositionsInSource(t *testing.T) {
 		})
 	}
 }
+
+func TestKeywordsAfterStarArgs(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{"xs = [1, 2]\nprint(*xs, sep = \"-\")\n", "1-2\n"},
+		{"def f(*a, **k):\n    return (a, sorted(k.items()))\nprint(f(0, *[1], b = 2, a = f\"{3:>2}\"))\n", "((0, 1), [('a', ' 3'), ('b', 2)])\n"},
+		{"print(*[1, 2], **{\"sep\": \"+\"})\n", "1+2\n"},
+	} {
+		var out strings.Builder
+		p, err := CompileSource("k.py", []byte(tc.src), nil)
+		if err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		thread := &starlark.Thread{Print: func(_ *starlark.Thread, msg string) { out.WriteString(msg + "\n") }}
+		if _, err := p.prog.Init(thread, p.predeclared); err != nil {
+			t.Fatalf("%q: %v", tc.src, err)
+		}
+		if out.String() != tc.want {
+			t.Errorf("%q printed %q, want %q", tc.src, out.String(), tc.want)
+		}
+	}
+	_, err := CompileSource("k.py", []byte("print(*[1], sep = \"-\", **{})\n"), nil)
+	if err == nil || !strings.Contains(err.Error(), "k.py:1:13: keyword arguments between *args and **kwargs") {
+		t.Errorf("err = %v", err)
+	}
+}

@@ -151,6 +151,7 @@ func (x *exprLowering) lower(toks []xtok) {
 	}
 	x.concat(toks)
 	x.groups(toks, 0, len(toks), -1)
+	x.kwargsAfterStar(toks)
 }
 
 // pow lowers the binary ** at toks[i] to _sf_pow(left, right). The left

@@ -1,4 +1,3 @@
-# KNOWN-BUG: print(*xs, sep="-") is a Starlark parse error "keyword argument may not follow *args"
 import parsl
 from parsl.app.app import python_app
 from parsl.config import Config
