@@ -6,6 +6,7 @@ import (
 	"runtime"
 	"sort"
 	"strconv"
+	"strings"
 	"time"
 
 	"go.starlark.net/starlark"
@@ -25,18 +26,18 @@ type HighThroughputExecutor struct {
 	coresPerWorker     float64
 	memPerWorker       float64 // GB; 0: no bound
 	accelerators       []string
-	cpuAffinity        string
+	cpuAffinity        string // validated by ParseCPUAffinity; the worker applies it
 	prefetchCapacity   int
 	address            string
 	workerPortRange    [2]int
 	interchangePorts   [2]int
 	heartbeatPeriod    time.Duration
 	heartbeatThreshold time.Duration
-	pollPeriod         time.Duration
+	pollPeriod         time.Duration // 0: not given (see strategyConfig)
 	workerDebug        bool
 	encrypted          bool
 	provider           *LocalProvider
-	launchCmd          string
+	launchCmd          launchTemplate // nil: the worker command as is
 	workerLogdirRoot   string
 }
 
@@ -139,11 +140,39 @@ func (h *HighThroughputExecutor) slotsPerNode() int {
 }
 
 // newHighThroughputExecutor is HighThroughputExecutor(label=..., ...) with
-// Parsl's defaults.
+// Parsl's defaults. Where starflow's workers differ from Parsl's, Parsl's
+// parameters mean this:
+//
+//   - launch_cmd is a template of the shell line each block runs, in place
+//     of the worker command. Its placeholders are {worker_cmd} (starflow's
+//     own `starflow worker ...` line, complete), {block_id},
+//     {max_workers_per_node} ("inf" when unbounded), {cores_per_worker},
+//     {mem_per_worker} ("None" when unbounded), {prefetch_capacity},
+//     {logdir} and {debug} ("--debug" with worker_debug=True, else "");
+//     {{ and }} are literal braces. Parsl's own template runs
+//     process_worker_pool.py, which starflow has not, so any other
+//     placeholder is an error here rather than a broken block later. The
+//     usual use wraps the worker: "numactl --interleave=all {worker_cmd}".
+//   - cpu_affinity pins each worker slot to CPUs as Parsl's pool does
+//     ("none", "block", "block-reverse", "alternating", or
+//     "list:0,1:2-3" with one group per slot): a python app's slot runs on
+//     a thread with that affinity and a bash app's process inherits it.
+//   - worker_logdir_root moves the workers' logs from their block's .stderr
+//     file (in the run folder's submit_scripts) to
+//     <root>/<run id>/block-<id>/worker.log.
+//   - worker_port_range is where the interchange listens when
+//     interchange_port_range is not given: Parsl's workers connect back on
+//     ports in that range, starflow's workers connect to the interchange's
+//     single port, so that port must be in the range a firewall lets
+//     through.
+//   - poll_period (milliseconds, as in Parsl) is how often the provider's
+//     blocks are polled by the scaling strategy when Config's
+//     strategy_period is not given. Parsl's interchange and workers poll
+//     their sockets with it; starflow's are event-driven and have nothing
+//     to poll, so block status is the only polling left for it to pace.
 func newHighThroughputExecutor(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
 	h := &HighThroughputExecutor{label_: "HighThroughputExecutor", coresPerWorker: 1, cpuAffinity: "none",
-		heartbeatPeriod: 30 * time.Second, heartbeatThreshold: 120 * time.Second, pollPeriod: 10 * time.Millisecond,
-		encrypted: true}
+		heartbeatPeriod: 30 * time.Second, heartbeatThreshold: 120 * time.Second, encrypted: true}
 	var (
 		maxWorkersPerNode, maxWorkers, coresPerWorker, memPerWorker  starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None
 		accel, address, workerPorts, icPorts, provider               starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
@@ -230,7 +259,11 @@ func newHighThroughputExecutor(thread *starlark.Thread, b *starlark.Builtin, arg
 		}
 		secs, ok := starlark.AsFloat(p.v)
 		if !ok || secs <= 0 {
-			return nil, bad("for parameter %s: got %s, want a positive number of seconds", p.name, p.v.String())
+			unit := "seconds"
+			if p.name == "poll_period" {
+				unit = "milliseconds"
+			}
+			return nil, bad("for parameter %s: got %s, want a positive number of %s", p.name, p.v.String(), unit)
 		}
 		if p.name == "poll_period" {
 			secs /= 1000 // Parsl's poll_period is in milliseconds
@@ -248,8 +281,15 @@ func newHighThroughputExecutor(thread *starlark.Thread, b *starlark.Builtin, arg
 	default:
 		return nil, bad("for parameter provider: got %s, want LocalProvider(...)", provider.Type())
 	}
-	if h.launchCmd, err = optString(b.Name(), "launch_cmd", launchCmd); err != nil {
+	if _, err := ParseCPUAffinity(h.cpuAffinity); err != nil {
+		return nil, bad("for parameter cpu_affinity: %v", err)
+	}
+	cmdLine, err := optString(b.Name(), "launch_cmd", launchCmd)
+	if err != nil {
 		return nil, err
+	}
+	if h.launchCmd, err = parseLaunchCmd(cmdLine); err != nil {
+		return nil, bad("for parameter launch_cmd: %v", err)
 	}
 	if h.workerLogdirRoot, err = optString(b.Name(), "worker_logdir_root", logdir); err != nil {
 		return nil, err
@@ -459,4 +499,91 @@ func launcherBuiltins() starlark.StringDict {
 			return &Launcher{name: b.Name(), l: l}, nil
 		}),
 	}
+}
+
+// CPUAffinity is a parsed cpu_affinity: how a worker shares its node's
+// CPUs among its slots, as Parsl's worker pool does.
+type CPUAffinity struct {
+	kind  string  // none, block, block-reverse, alternating or list
+	lists [][]int // list: the CPUs of each slot in turn
+}
+
+const cpuAffinityForms = `"none", "block", "block-reverse", "alternating" or "list:<cpus>:<cpus>..." (cpus like 0,1 or 0-3)`
+
+// ParseCPUAffinity reads a cpu_affinity value; the worker and the
+// configuration share it, so that a value the worker would refuse fails
+// when the script loads it.
+func ParseCPUAffinity(s string) (CPUAffinity, error) {
+	switch s {
+	case "none", "block", "block-reverse", "alternating":
+		return CPUAffinity{kind: s}, nil
+	}
+	groups, ok := strings.CutPrefix(s, "list:")
+	if !ok || groups == "" {
+		return CPUAffinity{}, fmt.Errorf("got %q, want %s", s, cpuAffinityForms)
+	}
+	a := CPUAffinity{kind: "list"}
+	for _, g := range strings.Split(groups, ":") {
+		cpus, err := cpuList(g)
+		if err != nil {
+			return CPUAffinity{}, fmt.Errorf("got %q: %v; want %s", s, err, cpuAffinityForms)
+		}
+		a.lists = append(a.lists, cpus)
+	}
+	return a, nil
+}
+
+// cpuList reads "0,2,4-7".
+func cpuList(s string) ([]int, error) {
+	var out []int
+	for _, part := range strings.Split(s, ",") {
+		lo, hi, isRange := strings.Cut(part, "-")
+		a, err1 := strconv.Atoi(lo)
+		b, err2 := a, error(nil)
+		if isRange {
+			b, err2 = strconv.Atoi(hi)
+		}
+		if err1 != nil || err2 != nil || a < 0 || b < a || b-a > 1<<16 {
+			return nil, fmt.Errorf("%q is not a CPU number or range", part)
+		}
+		for c := a; c <= b; c++ {
+			out = append(out, c)
+		}
+	}
+	return out, nil
+}
+
+// Pins says whether slots are pinned at all.
+func (a CPUAffinity) Pins() bool { return a.kind != "" && a.kind != "none" }
+
+// CPUs is the CPUs of slot rank among slots, chosen from avail (the
+// worker's own affinity, sorted): nil when nothing is pinned. As in Parsl,
+// the strategies give each slot len(avail)/slots CPUs, so more slots than
+// CPUs is an error, and a list must name a group for every slot.
+func (a CPUAffinity) CPUs(rank, slots int, avail []int) ([]int, error) {
+	if !a.Pins() {
+		return nil, nil
+	}
+	if a.kind == "list" {
+		if len(a.lists) < slots {
+			return nil, fmt.Errorf("cpu_affinity names %d CPU groups for %d worker slots", len(a.lists), slots)
+		}
+		return a.lists[rank], nil
+	}
+	per := len(avail) / slots
+	if per == 0 {
+		return nil, fmt.Errorf("cpu_affinity %q cannot give %d worker slots a CPU each: this worker may use %d", a.kind, slots, len(avail))
+	}
+	switch a.kind {
+	case "block":
+		return avail[per*rank : per*(rank+1)], nil
+	case "block-reverse":
+		r := slots - 1 - rank
+		return avail[per*r : per*(r+1)], nil
+	}
+	var out []int // alternating
+	for i := rank; i < len(avail); i += slots {
+		out = append(out, avail[i])
+	}
+	return out, nil
 }

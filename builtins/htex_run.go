@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -59,7 +60,7 @@ func startHTEX(s *Session, h *HighThroughputExecutor) (dfk.Executor, error) {
 		address = "127.0.0.1"
 	}
 	ex, err = htex.New(htex.Config{
-		Label: h.label_, RunDir: runDir, Address: address, PortRange: h.interchangePorts,
+		Label: h.label_, RunDir: runDir, Address: address, PortRange: h.listenPorts(),
 		Unencrypted: !h.encrypted, PrefetchCapacity: h.prefetch(),
 		HeartbeatPeriod: h.heartbeatPeriod, HeartbeatThreshold: h.heartbeatThreshold,
 		Logger: s.log,
@@ -69,19 +70,31 @@ func startHTEX(s *Session, h *HighThroughputExecutor) (dfk.Executor, error) {
 	}
 	r := &htexRun{Executor: ex, h: h, log: s.log.Named("htex").With("executor", h.label_), runDir: runDir,
 		wake: make(chan struct{}, 1), joined: map[int]bool{}, idleSince: map[int]time.Time{}}
-	if r.scaleCfg, r.period, err = strategyConfig(cfg, h.provider); err != nil {
+	if r.scaleCfg, r.period, err = strategyConfig(cfg, h); err != nil {
 		return nil, err
-	}
-	if h.launchCmd != "" {
-		r.log.Warn("launch_cmd is ignored: blocks run `starflow worker`, the same binary as this run")
 	}
 	return r, nil
 }
 
-// strategyConfig reads Config(strategy=, strategy_period=, max_idletime=).
-func strategyConfig(cfg *Config, p *LocalProvider) (scaling.Config, time.Duration, error) {
-	sc := scaling.Config{Kind: scaling.Simple, Blocks: p.settings, MaxIdletime: 120 * time.Second}
+// listenPorts is interchange_port_range, or worker_port_range when only
+// that is given: starflow's workers connect to the interchange's one port,
+// which is therefore the port a site's firewall must let workers reach.
+func (h *HighThroughputExecutor) listenPorts() [2]int {
+	if h.interchangePorts == [2]int{} {
+		return h.workerPortRange
+	}
+	return h.interchangePorts
+}
+
+// strategyConfig reads Config(strategy=, strategy_period=, max_idletime=);
+// the executor's poll_period paces the strategy when strategy_period is
+// not given.
+func strategyConfig(cfg *Config, h *HighThroughputExecutor) (scaling.Config, time.Duration, error) {
+	sc := scaling.Config{Kind: scaling.Simple, Blocks: h.provider.settings, MaxIdletime: 120 * time.Second}
 	period := 5 * time.Second
+	if h.pollPeriod > 0 {
+		period = h.pollPeriod
+	}
 	if cfg == nil {
 		return sc, period, nil
 	}
@@ -176,6 +189,18 @@ func (r *htexRun) workerCommand() (func(int) string, error) {
 	if h.workerDebug {
 		args = append(args, "--debug")
 	}
+	if h.cpuAffinity != "none" {
+		args = append(args, "--cpu-affinity", h.cpuAffinity)
+	}
+	logdir := filepath.Join(r.runDir, "submit_scripts")
+	if h.workerLogdirRoot != "" {
+		root, err := filepath.Abs(h.workerLogdirRoot)
+		if err != nil {
+			return nil, err
+		}
+		logdir = filepath.Join(root, ep.RunID)
+		args = append(args, "--logdir", logdir)
+	}
 	if ep.Unencrypted {
 		args = append(args, "--unencrypted", "--secret-file", ep.SecretFile)
 	} else {
@@ -189,7 +214,87 @@ func (r *htexRun) workerCommand() (func(int) string, error) {
 		line[i] = shQuote(a)
 	}
 	base := strings.Join(line, " ")
-	return func(id int) string { return base + " --block-id " + strconv.Itoa(id) }, nil
+	return func(id int) string {
+		cmd := base + " --block-id " + strconv.Itoa(id)
+		if h.launchCmd == nil {
+			return cmd
+		}
+		return h.launchCmd.expand(h.launchValues(cmd, id, logdir))
+	}, nil
+}
+
+// launchValues are launch_cmd's placeholders for block id, rendered as
+// Parsl renders its own (inf and None where there is no bound).
+func (h *HighThroughputExecutor) launchValues(workerCmd string, id int, logdir string) map[string]string {
+	maxWorkers, mem, debug := "inf", "None", ""
+	if h.maxWorkers > 0 {
+		maxWorkers = strconv.Itoa(h.maxWorkers)
+	}
+	if h.memPerWorker > 0 {
+		mem = strconv.FormatFloat(h.memPerWorker, 'g', -1, 64)
+	}
+	if h.workerDebug {
+		debug = "--debug"
+	}
+	return map[string]string{
+		"worker_cmd": workerCmd, "block_id": strconv.Itoa(id), "max_workers_per_node": maxWorkers,
+		"cores_per_worker": strconv.FormatFloat(h.coresPerWorker, 'g', -1, 64), "mem_per_worker": mem,
+		"prefetch_capacity": strconv.Itoa(h.prefetch()), "logdir": shQuote(logdir), "debug": debug,
+	}
+}
+
+// launchTemplate is a parsed launch_cmd: literal text and placeholder
+// names, alternating (even indexes literal).
+type launchTemplate []string
+
+var launchPlaceholders = []string{"block_id", "cores_per_worker", "debug", "logdir",
+	"max_workers_per_node", "mem_per_worker", "prefetch_capacity", "worker_cmd"}
+
+// parseLaunchCmd reads a launch_cmd with Python's str.format braces, so
+// that a placeholder starflow cannot fill is an error at configuration
+// time, not a block that fails on its node.
+func parseLaunchCmd(s string) (launchTemplate, error) {
+	if s == "" {
+		return nil, nil
+	}
+	var t launchTemplate
+	var lit strings.Builder
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; {
+		case c == '{' && i+1 < len(s) && s[i+1] == '{', c == '}' && i+1 < len(s) && s[i+1] == '}':
+			lit.WriteByte(c)
+			i++
+		case c == '{':
+			end := strings.IndexByte(s[i:], '}')
+			if end < 0 {
+				return nil, fmt.Errorf("unclosed { at offset %d of %q", i, s)
+			}
+			name := s[i+1 : i+end]
+			if !slices.Contains(launchPlaceholders, name) {
+				return nil, fmt.Errorf("unknown placeholder {%s}; starflow fills {%s}", name, strings.Join(launchPlaceholders, "}, {"))
+			}
+			t = append(t, lit.String(), name)
+			lit.Reset()
+			i += end
+		case c == '}':
+			return nil, fmt.Errorf("single } at offset %d of %q (write }} for a brace)", i, s)
+		default:
+			lit.WriteByte(c)
+		}
+	}
+	return append(t, lit.String()), nil
+}
+
+func (t launchTemplate) expand(values map[string]string) string {
+	var b strings.Builder
+	for i, part := range t {
+		if i%2 == 0 {
+			b.WriteString(part)
+		} else {
+			b.WriteString(values[part])
+		}
+	}
+	return b.String()
 }
 
 func shQuote(s string) string {

@@ -4,14 +4,17 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
 
 	"github.com/hashicorp/go-hclog"
 	"go.starlark.net/starlark"
+	"golang.org/x/sys/unix"
 
 	"github.com/starflow-hpc/starflow/builtins"
 	"github.com/starflow-hpc/starflow/executors/htex"
@@ -34,6 +37,8 @@ type workerCmd struct {
 	Accelerators      string   `help:"Comma-separated accelerator ids shared among the slots."`
 	Chdir             string   `help:"Working directory for apps (the run's)." placeholder:"DIR"`
 	Debug             bool     `help:"Log at debug level (worker_debug=True)."`
+	CPUAffinity       string   `default:"none" help:"cpu_affinity: pin each slot to CPUs as Parsl does (none, block, block-reverse, alternating, list:...)."`
+	Logdir            string   `help:"Write the log to DIR/block-<id>/worker.log instead of stderr (worker_logdir_root)." placeholder:"DIR"`
 }
 
 func (w *workerCmd) Run(g *globals) error {
@@ -46,11 +51,11 @@ func (w *workerCmd) Run(g *globals) error {
 			return fmt.Errorf("worker: %w", err)
 		}
 	}
-	level := hclog.Info
-	if w.Debug {
-		level = hclog.Debug
+	logger, closeLog, err := w.logger(g.stderr)
+	if err != nil {
+		return err
 	}
-	logger := hclog.New(&hclog.LoggerOptions{Name: "starflow", Level: level, Output: g.stderr, TimeFormat: "2006-01-02 15:04:05.000"})
+	defer closeLog()
 	var accel []string
 	if w.Accelerators != "" {
 		accel = strings.Split(w.Accelerators, ",")
@@ -60,6 +65,10 @@ func (w *workerCmd) Run(g *globals) error {
 		Fingerprint: w.Fingerprint, Unencrypted: w.Unencrypted, BlockID: w.BlockID,
 		Slots: w.slots(len(accel)), Accelerators: accel, Logger: logger,
 	}
+	pins, err := slotCPUs(w.CPUAffinity, cfg.Slots)
+	if err != nil {
+		return fmt.Errorf("worker: %w", err)
+	}
 	// Every bundle compiles against the names a script sees; argv is the
 	// worker's, as Parsl's workers have their own sys.argv.
 	predeclared := interp.Predeclared([]string{"starflow-worker"})
@@ -68,7 +77,12 @@ func (w *workerCmd) Run(g *globals) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
 	defer stop()
-	err = htex.RunWorker(ctx, cfg, builtins.NewWorkerRunner(load, g.stdout, g.stderr))
+	var runner htex.Runner = builtins.NewWorkerRunner(load, g.stdout, g.stderr)
+	if pins != nil {
+		logger.Info("slots pinned", "cpu_affinity", w.CPUAffinity, "cpus", fmt.Sprint(pins.cpus))
+		pins.Runner, runner = runner, pins
+	}
+	err = htex.RunWorker(ctx, cfg, runner)
 	if err != nil && !errors.Is(err, context.Canceled) {
 		return fmt.Errorf("worker: %w", err)
 	}
@@ -93,4 +107,85 @@ func (w *workerCmd) slots(accelerators int) int {
 		n = min(n, accelerators)
 	}
 	return max(n, 1)
+}
+
+// logger logs to stderr (the block's .stderr file in the run folder), or
+// with --logdir to DIR/block-<id>/worker.log; the nodes of a block share
+// that file, so it is appended to.
+func (w *workerCmd) logger(stderr io.Writer) (hclog.Logger, func(), error) {
+	level := hclog.Info
+	if w.Debug {
+		level = hclog.Debug
+	}
+	out, closeLog := stderr, func() {}
+	if w.Logdir != "" {
+		dir := filepath.Join(w.Logdir, "block-"+w.BlockID)
+		if err := os.MkdirAll(dir, 0o755); err != nil {
+			return nil, nil, fmt.Errorf("worker: log folder: %w", err)
+		}
+		f, err := os.OpenFile(filepath.Join(dir, "worker.log"), os.O_WRONLY|os.O_CREATE|os.O_APPEND, 0o644)
+		if err != nil {
+			return nil, nil, fmt.Errorf("worker: %w", err)
+		}
+		out, closeLog = f, func() { _ = f.Close() }
+	}
+	return hclog.New(&hclog.LoggerOptions{Name: "starflow", Level: level, Output: out, TimeFormat: "2006-01-02 15:04:05.000"}), closeLog, nil
+}
+
+// slotCPUs is a runner-to-be pinning each slot to its CPUs under
+// cpu_affinity, chosen among the CPUs this process may use (a batch system
+// may have given it fewer than the node has); nil when nothing is pinned.
+func slotCPUs(affinity string, slots int) (*pinnedRunner, error) {
+	a, err := builtins.ParseCPUAffinity(affinity)
+	if err != nil || !a.Pins() {
+		return nil, err
+	}
+	var set unix.CPUSet
+	if err := unix.SchedGetaffinity(0, &set); err != nil {
+		return nil, fmt.Errorf("cpu_affinity: read this process's CPUs: %w", err)
+	}
+	var avail []int
+	for c := 0; c < len(set)*64; c++ {
+		if set.IsSet(c) {
+			avail = append(avail, c)
+		}
+	}
+	p := &pinnedRunner{cpus: make([][]int, slots), all: set}
+	for rank := range p.cpus {
+		if p.cpus[rank], err = a.CPUs(rank, slots, avail); err != nil {
+			return nil, err
+		}
+	}
+	return p, nil
+}
+
+// pinnedRunner runs each task on an OS thread pinned to its slot's CPUs.
+// A bash app's process inherits the affinity of the thread that starts
+// it, which is this one: Go forks from the calling goroutine's thread.
+type pinnedRunner struct {
+	htex.Runner
+	cpus [][]int
+	all  unix.CPUSet // the process's own affinity, restored after each task
+}
+
+func (p *pinnedRunner) Run(ctx context.Context, t *htex.Task, env htex.SlotEnv) *htex.Result {
+	cpus := p.cpus[env.Rank%len(p.cpus)]
+	var set unix.CPUSet
+	for _, c := range cpus {
+		set.Set(c)
+	}
+	runtime.LockOSThread()
+	if err := unix.SchedSetaffinity(0, &set); err != nil {
+		runtime.UnlockOSThread()
+		return &htex.Result{Err: &htex.RemoteError{Kind: "WorkerError",
+			Message: fmt.Sprintf("cpu_affinity: pin slot %d to CPUs %v: %v", env.Rank, cpus, err)}}
+	}
+	res := p.Runner.Run(ctx, t, env)
+	// A thread that cannot be given back its CPUs stays locked to this
+	// slot's goroutine, so no other goroutine runs on a slot's CPUs; Go
+	// ends the thread when the goroutine ends.
+	if unix.SchedSetaffinity(0, &p.all) == nil {
+		runtime.UnlockOSThread()
+	}
+	return res
 }
