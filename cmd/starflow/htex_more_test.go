@@ -2,6 +2,8 @@ package main
 
 import (
 	"errors"
+	"fmt"
+	"io/fs"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -63,7 +65,18 @@ func (r *bgRun) log() string {
 }
 
 func (r *bgRun) describe(t *testing.T) string {
-	return "stdout:\n" + readFile(t, r.path("stdout")) + "\nstderr:\n" + readFile(t, r.path("stderr")) + "\nlog:\n" + r.log()
+	// The run folder's files, to tell a slow run from a misplaced log.
+	var files []string
+	_ = filepath.WalkDir(r.path("runinfo"), func(p string, d fs.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			if fi, err := d.Info(); err == nil {
+				files = append(files, fmt.Sprintf("%s (%d bytes)", p, fi.Size()))
+			}
+		}
+		return nil
+	})
+	return "stdout:\n" + readFile(t, r.path("stdout")) + "\nstderr:\n" + readFile(t, r.path("stderr")) +
+		"\nfiles:\n" + strings.Join(files, "\n") + "\nlog:\n" + r.log()
 }
 
 // until polls cond until it holds; it fails the test if starflow exits
@@ -204,24 +217,24 @@ func TestHTEXScalesOutAndIn(t *testing.T) {
 		m, _ := filepath.Glob(r.path("runinfo/000/submit_scripts/HighThroughputExecutor.block-*.sh"))
 		return m
 	}
-	r.until(t, "three block scripts", hangLimit, func() bool { return len(scripts()) == 3 })
-	r.until(t, "scaling out to the load", hangLimit, func() bool {
+	r.until(t, "three block scripts", 3*hangLimit, func() bool { return len(scripts()) == 3 })
+	r.until(t, "scaling out to the load", 3*hangLimit, func() bool {
 		return strings.Contains(r.log(), "scaling out") && strings.Contains(r.log(), "6 outstanding tasks")
 	})
-	r.until(t, "three workers registered", hangLimit, func() bool {
+	r.until(t, "three workers registered", 3*hangLimit, func() bool {
 		return strings.Count(r.log(), "worker registered") == 3
 	})
 	writeFile(t, r.path("gate"), "")
 
 	cancelled := func() int { return strings.Count(r.log(), "state=CANCELLED") }
-	r.until(t, "three blocks scaled in", hangLimit*3, func() bool {
+	r.until(t, "three blocks scaled in", 3*hangLimit*3, func() bool {
 		return strings.Contains(r.log(), "scaling in") && cancelled() == 3
 	})
 	if pids := liveWorkers(t, r.dir); len(pids) > 0 {
 		t.Errorf("workers still running after every block was scaled in: %v", pids)
 	}
 	writeFile(t, r.path("scaled-in"), "")
-	if code := r.exitCode(t, hangLimit*3); code != 0 {
+	if code := r.exitCode(t, 3*hangLimit*3); code != 0 {
 		t.Fatalf("exit status %d\n%s", code, r.describe(t))
 	}
 	if got, want := readFile(t, r.path("stdout")), "[0, 0, 0, 0, 0, 0]\nidle\n"; got != want {
