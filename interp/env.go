@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"os"
-	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -113,16 +112,6 @@ func sleep(thread *starlark.Thread, d time.Duration) error {
 	case <-ctx.Done():
 		return context.Cause(ctx)
 	}
-}
-
-// stdlibModuleNames lists the importable stdlib modules, for messages.
-func stdlibModuleNames() []string {
-	var out []string
-	for name := range stdlibTable() {
-		out = append(out, name)
-	}
-	sort.Strings(out)
-	return out
 }
 
 // Predeclared returns every name a script sees (starflow's builtins,
