@@ -103,7 +103,13 @@ func TestRunCancel(t *testing.T) {
 	if st := status(t, p, id); st.State != providers.Running {
 		t.Fatalf("status of a sleeping block = %v, want RUNNING", st)
 	}
+	// A copy touches its file before it execs sleep, so for a moment the
+	// group may still hold the copy's subshell: wait for it to settle.
 	members := groupMembers(pgid(t, id))
+	for deadline := time.Now().Add(10 * time.Second); len(members) != 3 && time.Now().Before(deadline); {
+		time.Sleep(10 * time.Millisecond)
+		members = groupMembers(pgid(t, id))
+	}
 	if len(members) != 3 { // bash and two sleeps
 		t.Fatalf("block group has %d live processes, want 3 (bash + 2 copies)", len(members))
 	}
