@@ -165,14 +165,33 @@ type stmtStart struct {
 	pos  srcPos
 }
 
-// findStarts scans src once and returns, in source order, every decorator
-// and import keyword that begins a statement. A decorator must begin a
-// logical line; an import may also follow ";" or a block's ":" on one line
-// ("if x: import os").
-func findStarts(src []byte) []stmtStart {
-	var starts []stmtStart
+// A lexTok is one token of the walk over logical lines that the lowering
+// passes share: a word, a string literal (prefix included) or a piece of
+// punctuation, and whether it begins a logical line or a statement.
+type lexTok struct {
+	kind     lexKind
+	pos      srcPos
+	word     string // the word, for lexWord
+	b        byte   // the first byte
+	atLine   bool   // first token of a logical line (outside brackets)
+	atClause bool   // first token of a statement: also after ";" or a block's ":"
+}
+
+type lexKind uint8
+
+const (
+	lexWord lexKind = iota
+	lexString
+	lexPunct
+)
+
+// walkLines scans src once, calling visit for every token in order. It
+// knows Python's and Starlark's lexical rules well enough to keep logical
+// lines straight: strings, comments, brackets (newlines inside them do not
+// end lines) and backslash continuations. visit's error stops the walk.
+func walkLines(src []byte, visit func(t lexTok) error) error {
 	c := newCursor(src)
-	depth := 0          // bracket nesting; newlines inside brackets do not end lines
+	depth := 0          // bracket nesting
 	lineStart := true   // the next token begins a logical line
 	clauseStart := true // the next token begins a statement
 	for !c.eof() {
@@ -196,47 +215,59 @@ func findStarts(src []byte) []stmtStart {
 			c.next()
 			continue
 		}
-
-		pos := c.srcPos
-		atLine, atClause := lineStart && depth == 0, clauseStart && depth == 0
+		t := lexTok{pos: c.srcPos, b: b, atLine: lineStart && depth == 0, atClause: clauseStart && depth == 0}
 		lineStart, clauseStart = false, false
 		switch {
-		case b == '@':
-			if atLine {
-				starts = append(starts, stmtStart{startDecorator, pos})
-			}
-			c.next()
 		case isQuote(b):
+			t.kind = lexString
 			c.skipString()
 		case isWordByte(b):
-			w := c.word()
-			switch {
-			case !c.eof() && isQuote(c.src[c.off]) && isStringPrefix(w):
+			t.kind, t.word = lexWord, c.word()
+			if !c.eof() && isQuote(c.src[c.off]) && isStringPrefix(t.word) {
+				t.kind, t.word = lexString, ""
 				c.skipString()
-			case atClause && w == "import":
-				starts = append(starts, stmtStart{startImport, pos})
-			case atClause && w == "from":
-				starts = append(starts, stmtStart{startFrom, pos})
-			case w == "load" && pos.off > 0 && c.src[pos.off-1] == '.':
-				starts = append(starts, stmtStart{startLoadAttr, pos})
 			}
-		case b == '(' || b == '[' || b == '{':
-			depth++
-			c.next()
-		case b == ')' || b == ']' || b == '}':
-			if depth > 0 {
-				depth--
-			}
-			c.next()
-		case (b == ';' || b == ':') && depth == 0:
-			// A ':' at depth 0 ends a compound statement's header (or a
-			// lambda's parameters, after which an import cannot follow).
-			clauseStart = true
-			c.next()
 		default:
+			t.kind = lexPunct
+			switch b {
+			case '(', '[', '{':
+				depth++
+			case ')', ']', '}':
+				depth = max(depth-1, 0)
+			case ':', ';':
+				// A ':' at depth 0 ends a compound statement's header (or
+				// a lambda's parameters, after which no statement follows).
+				clauseStart = depth == 0
+			}
 			c.next()
 		}
+		if err := visit(t); err != nil {
+			return err
+		}
 	}
+	return nil
+}
+
+// findStarts returns, in source order, every decorator and import keyword
+// that begins a statement, and every ".load" attribute. A decorator must
+// begin a logical line; an import may also follow ";" or a block's ":" on
+// one line ("if x: import os").
+func findStarts(src []byte) []stmtStart {
+	var starts []stmtStart
+	_ = walkLines(src, func(t lexTok) error {
+		switch {
+		case t.kind == lexPunct && t.b == '@' && t.atLine:
+			starts = append(starts, stmtStart{startDecorator, t.pos})
+		case t.kind != lexWord:
+		case t.atClause && t.word == "import":
+			starts = append(starts, stmtStart{startImport, t.pos})
+		case t.atClause && t.word == "from":
+			starts = append(starts, stmtStart{startFrom, t.pos})
+		case t.word == "load" && t.pos.off > 0 && src[t.pos.off-1] == '.':
+			starts = append(starts, stmtStart{startLoadAttr, t.pos})
+		}
+		return nil
+	})
 	return starts
 }
 

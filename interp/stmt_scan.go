@@ -95,66 +95,15 @@ type stmtScan struct {
 // run scans src once, with the same notion of statement starts as
 // findStarts, and records the edits.
 func (s *stmtScan) run() error {
-	c := newCursor(s.src)
-	depth := 0
-	lineStart, clauseStart := true, true
-	for !c.eof() {
-		b := c.src[c.off]
-		switch {
-		case isBlank(b):
-			c.next()
-			continue
-		case isNewline(b):
-			c.next()
-			if depth == 0 {
-				lineStart, clauseStart = true, true
-			}
-			continue
-		case b == '#':
-			c.skipComment()
-			continue
-		case b == '\\' && isNewline(c.peek(1)):
-			c.next()
-			c.next()
-			continue
+	return walkLines(s.src, func(t lexTok) error {
+		if t.atLine {
+			s.lineAt(t.pos.col, t.word)
 		}
-		pos := c.srcPos
-		atLine, atClause := lineStart && depth == 0, clauseStart && depth == 0
-		lineStart, clauseStart = false, false
-		switch {
-		case isQuote(b):
-			if atLine {
-				s.lineAt(pos.col, "")
-			}
-			c.skipString()
-		case isWordByte(b):
-			w := c.word()
-			if !c.eof() && isQuote(c.src[c.off]) && isStringPrefix(w) {
-				c.skipString()
-				w = ""
-			}
-			if atLine {
-				s.lineAt(pos.col, w)
-			}
-			if err := s.word(w, pos, atLine, atClause); err != nil {
-				return err
-			}
-		default:
-			if atLine {
-				s.lineAt(pos.col, "")
-			}
-			switch b {
-			case '(', '[', '{':
-				depth++
-			case ')', ']', '}':
-				depth = max(depth-1, 0)
-			case ':', ';':
-				clauseStart = depth == 0
-			}
-			c.next()
+		if t.kind != lexWord {
+			return nil
 		}
-	}
-	return nil
+		return s.word(t.word, t.pos, t.atLine, t.atClause)
+	})
 }
 
 // lineAt keeps the stack of open try statements up to date at the first
