@@ -363,24 +363,34 @@ func outputFiles(v starlark.Value) ([]*File, error) {
 	return out, nil
 }
 
+// resolved returns the call's arguments with every future replaced by its
+// result; it is called once the task's dependencies are done.
+func (c *call) resolved() (starlark.Tuple, []starlark.Tuple, error) {
+	if !c.hasFut {
+		return c.args, c.kwargs, nil
+	}
+	args, err := resolveTuple(c.args)
+	if err != nil {
+		return nil, nil, err
+	}
+	kwargs := make([]starlark.Tuple, len(c.kwargs))
+	for i, kv := range c.kwargs {
+		v, err := resolve(kv[1])
+		if err != nil {
+			return nil, nil, err
+		}
+		kwargs[i] = starlark.Tuple{kv[0], v}
+	}
+	return args, kwargs, nil
+}
+
 // runner builds the function the executor calls once the task's
 // dependencies are done.
 func (a *App) runner(s *Session, c *call, io *bashIO) func(context.Context, dfk.Env) (any, error) {
 	return func(ctx context.Context, env dfk.Env) (any, error) {
-		args, kwargs := c.args, c.kwargs
-		if c.hasFut {
-			var err error
-			if args, err = resolveTuple(args); err != nil {
-				return nil, err
-			}
-			kwargs = make([]starlark.Tuple, len(c.kwargs))
-			for i, kv := range c.kwargs {
-				v, err := resolve(kv[1])
-				if err != nil {
-					return nil, err
-				}
-				kwargs[i] = starlark.Tuple{kv[0], v}
-			}
+		args, kwargs, err := c.resolved()
+		if err != nil {
+			return nil, err
 		}
 		v, err := s.callApp(ctx, a.fn, args, kwargs, c.walltime, a.kind != dfk.Bash)
 		if err != nil {

@@ -209,16 +209,11 @@ func parslLoad(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 }
 
 func parslDFK(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
-		return nil, err
-	}
-	s, err := sessionOf(thread)
+	s, err := noArgsSession(thread, b, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	kr := s.current
-	s.mu.Unlock()
+	kr := s.currentRun()
 	if kr == nil {
 		return nil, fmt.Errorf("%s: no configuration loaded; call parsl.load(config) first", b.Name())
 	}
@@ -226,10 +221,7 @@ func parslDFK(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple,
 }
 
 func parslClear(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
-		return nil, err
-	}
-	s, err := sessionOf(thread)
+	s, err := noArgsSession(thread, b, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
@@ -240,16 +232,11 @@ func parslClear(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tupl
 }
 
 func waitForCurrentTasks(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
-		return nil, err
-	}
-	s, err := sessionOf(thread)
+	s, err := noArgsSession(thread, b, args, kwargs)
 	if err != nil {
 		return nil, err
 	}
-	s.mu.Lock()
-	kr := s.current
-	s.mu.Unlock()
+	kr := s.currentRun()
 	if kr == nil {
 		return starlark.None, nil
 	}
@@ -259,6 +246,22 @@ func waitForCurrentTasks(thread *starlark.Thread, b *starlark.Builtin, args star
 	// The finished tasks' done callbacks have run, too, when this returns.
 	s.callbacks.wait(s.ctx)
 	return starlark.None, nil
+}
+
+// noArgsSession checks that a session builtin got no arguments and
+// returns the session of the calling thread.
+func noArgsSession(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (*Session, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	return sessionOf(thread)
+}
+
+// currentRun is the loaded configuration's run, or nil.
+func (s *Session) currentRun() *kernelRun {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.current
 }
 
 // acceptLogging takes Parsl's logging set-up calls: starflow always logs to
@@ -289,10 +292,7 @@ func (d *DFKValue) Attr(name string) (starlark.Value, error) {
 		return d.kr.cfg, nil
 	case "wait_for_current_tasks":
 		return starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
-				return nil, err
-			}
-			s, err := sessionOf(thread)
+			s, err := noArgsSession(thread, b, args, kwargs)
 			if err != nil {
 				return nil, err
 			}
@@ -316,10 +316,7 @@ func (d *DFKValue) Attr(name string) (starlark.Value, error) {
 		}), nil
 	case "cleanup":
 		return starlark.NewBuiltin(name, func(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
-				return nil, err
-			}
-			s, err := sessionOf(thread)
+			s, err := noArgsSession(thread, b, args, kwargs)
 			if err != nil {
 				return nil, err
 			}

@@ -88,24 +88,12 @@ func wireRedirect(s string) bash.Redirect {
 // dependencies are done by now) and encodes the call.
 func (r *remoteCall) Encode() (*htex.Task, error) {
 	c := r.c
-	args, kwargs := c.args, c.kwargs
-	if c.hasFut {
-		var err error
-		if args, err = resolveTuple(args); err != nil {
-			return nil, err
-		}
-		kwargs = make([]starlark.Tuple, len(c.kwargs))
-		for i, kv := range c.kwargs {
-			v, err := resolve(kv[1])
-			if err != nil {
-				return nil, err
-			}
-			kwargs[i] = starlark.Tuple{kv[0], v}
-		}
+	args, kwargs, err := c.resolved()
+	if err != nil {
+		return nil, err
 	}
 	t := &htex.Task{Kind: htex.KindPython, App: r.app.fn.Name(), Func: r.app.fn.Name(),
 		BundleHash: r.bundle.hash, Bundle: r.bundle.data, Walltime: c.walltime}
-	var err error
 	if t.Args, err = r.codec.Marshal(args); err != nil {
 		return nil, r.travelError(args, kwargs, err)
 	}
