@@ -240,6 +240,7 @@ func (s *Session) startLocked(cfg *Config) (*kernelRun, error) {
 		Memo:         memoizer,
 		Executors:    exs,
 		Retries:      cfg.retries,
+		LostRetries:  dfk.DefaultLostRetries,
 		RetryHandler: cfg.retryHandler(s),
 		Logger:       s.log.Named("dfk"),
 		Observer:     s.opts.Observer,

@@ -136,8 +136,51 @@ type TaskInfo struct {
 	Try       int
 }
 
-// Observer receives task lifecycle events. It is called synchronously on
-// the hot path, so it must be cheap and must not block.
+// Observer receives task lifecycle events (progress line, monitoring
+// database). It is called synchronously on the hot path, so it must be
+// cheap and must not block: copy what it needs and hand it off.
 type Observer interface {
-	TaskEvent(id int, app string, state State, try int)
+	TaskEvent(e *Event)
 }
+
+// Event is one task transition. The pointer is valid only during the
+// call; Deps and Err are shared with the kernel and must not be changed.
+type Event struct {
+	ID       int
+	App      string
+	Kind     Kind
+	Executor string // the label the task is routed to; "" is the default executor
+	State    State
+	Try      int
+	// Deps holds the ids of the futures the task waits on; set on Pending.
+	Deps []int
+	// Memo says the task is memoized (cache=True); set on Pending.
+	Memo bool
+	// Err is the failure on Failed and DepFail, and on Launched after a
+	// failed try it is the error being retried.
+	Err error
+	// Where says where a Running try runs, when the executor knows.
+	Where Where
+}
+
+// Where is the slot a try runs in, as an executor reports it through
+// Job.StartedOn: which block and host, and which worker within them.
+type Where struct {
+	Block  string // the provider block id ("" in-process)
+	Host   string
+	Worker string // the executor's id for the worker process or slot
+}
+
+// ResourceLost is implemented by errors that say a try was lost with the
+// resources running it (a worker's block ended, a node failed) rather
+// than failed by the task: the kernel retries such a try without
+// charging the task's retries, up to Config.LostRetries times.
+type ResourceLost interface {
+	error
+	ResourceLost() bool
+}
+
+// DefaultLostRetries is what a run uses for Config.LostRetries: a task
+// whose tries keep losing their resources (it crashes its worker every
+// time) must fail eventually rather than take down block after block.
+const DefaultLostRetries = 3

@@ -16,7 +16,11 @@ type Config struct {
 	Executors []Executor
 	// Retries is Parsl's retries: a task is retried while the summed cost
 	// of its failures is at most Retries.
-	Retries      int
+	Retries int
+	// LostRetries is how many tries of a task lost with their resources
+	// (errors that are ResourceLost) are run again without charging
+	// Retries. 0 charges them like any failure.
+	LostRetries  int
 	RetryHandler RetryHandler // nil: every failure costs 1
 	Logger       hclog.Logger // nil: discard
 	Observer     Observer     // nil: none
@@ -67,6 +71,7 @@ type task struct {
 	key      *Key                // memoized tasks in flight
 	waiting  atomic.Int32        // deps not yet done, +1 while registering
 	failCnt  int32
+	lostCnt  int32 // tries lost with their resources (not charged)
 	failCost float64
 }
 
@@ -129,7 +134,18 @@ func (k *Kernel) Submit(spec Spec) *Future {
 	k.outstanding.Add(1)
 	k.counts.submitted.Add(1)
 	k.counts.waiting.Add(1)
-	k.event(t, Pending)
+	if o := k.cfg.Observer; o != nil {
+		e := Event{ID: t.id, App: t.app, Kind: spec.Kind, Executor: t.executor, State: Pending,
+			Memo: t.keyFn != nil}
+		if len(spec.Deps) > 0 {
+			e.Deps = make([]int, len(spec.Deps))
+			for i, d := range spec.Deps {
+				e.Deps[i] = d.id
+			}
+		}
+		o.TaskEvent(&e)
+	}
+	k.debugEvent(t, Pending)
 	// The +1 keeps the task from starting while deps are registered.
 	t.waiting.Store(int32(len(spec.Deps)) + 1)
 	for _, d := range spec.Deps {
@@ -199,14 +215,18 @@ func containsFuture(fs []*Future, f *Future) bool {
 	return false
 }
 
-// launch hands the task's next try to its executor.
-func (k *Kernel) launch(t *task, next []waiter) []waiter {
+// launch hands the task's first try to its executor.
+func (k *Kernel) launch(t *task, next []waiter) []waiter { return k.relaunch(t, nil, next) }
+
+// relaunch hands the task's next try to its executor; prev is the failure
+// of the try before it, nil for the first.
+func (k *Kernel) relaunch(t *task, prev error, next []waiter) []waiter {
 	if err := context.Cause(k.ctx); err != nil {
 		return k.complete(t, Failed, nil, err, next)
 	}
 	t.setState(Launched)
 	k.counts.queued.Add(1)
-	k.event(t, Launched)
+	k.event(t, Launched, prev)
 	ex := k.def
 	switch {
 	case t.job.Kind == JoinApp:
@@ -224,12 +244,20 @@ func (k *Kernel) launch(t *task, next []waiter) []waiter {
 }
 
 // Started tells the kernel that an executor began running this try.
-func (j *Job) Started() {
+func (j *Job) Started() { j.StartedOn(Where{}) }
+
+// StartedOn is Started for executors that know where the try runs; the
+// observer (monitoring) records it.
+func (j *Job) StartedOn(w Where) {
 	t := j.t
 	t.k.counts.queued.Add(-1)
 	t.k.counts.running.Add(1)
 	t.setState(Running)
-	t.k.event(t, Running)
+	if o := t.k.cfg.Observer; o != nil {
+		o.TaskEvent(&Event{ID: t.id, App: t.app, Kind: t.job.Kind, Executor: t.executor,
+			State: Running, Try: t.job.Try, Where: w})
+	}
+	t.k.debugEvent(t, Running)
 }
 
 func (j *Job) finishTry(value any, err error) {
@@ -253,6 +281,14 @@ func (k *Kernel) tryDone(t *task, value any, err error, next []waiter) []waiter 
 	if cause := context.Cause(k.ctx); cause != nil {
 		return k.complete(t, Failed, nil, &TaskError{ID: t.id, App: t.app, Err: err}, next)
 	}
+	if lost, ok := err.(ResourceLost); ok && lost.ResourceLost() && int(t.lostCnt) < k.cfg.LostRetries {
+		// Losing a block is not the task's fault: run it again without
+		// spending one of its retries.
+		t.lostCnt++
+		k.log.Info("task lost with its resources, resubmitted", "task_id", t.id, "app", t.app, "try", t.job.Try, "error", err)
+		t.job.Try++
+		return k.relaunch(t, err, next)
+	}
 	t.failCnt++
 	cost := 1.0
 	if h := k.cfg.RetryHandler; h != nil {
@@ -268,7 +304,7 @@ func (k *Kernel) tryDone(t *task, value any, err error, next []waiter) []waiter 
 	if t.failCost <= float64(k.cfg.Retries) {
 		k.log.Debug("task retry", "task_id", t.id, "app", t.app, "try", t.job.Try, "error", err)
 		t.job.Try++
-		return k.launch(t, next)
+		return k.relaunch(t, err, next)
 	}
 	return k.complete(t, Failed, nil, &TaskError{ID: t.id, App: t.app, Err: err}, next)
 }
@@ -277,7 +313,7 @@ func (k *Kernel) tryDone(t *task, value any, err error, next []waiter) []waiter 
 func (k *Kernel) join(t *task, jn *Join, next []waiter) []waiter {
 	t.setState(Joining)
 	k.counts.waiting.Add(1)
-	k.event(t, Joining)
+	k.event(t, Joining, nil)
 	// One waiter shared by every joined future; the +1 keeps the join
 	// from finishing while they are registered.
 	var left atomic.Int32
@@ -344,7 +380,7 @@ func (k *Kernel) complete(t *task, s State, value any, err error, next []waiter)
 		k.failMu.Unlock()
 		k.log.Debug("task failed", "task_id", t.id, "app", t.app, "state", s, "error", err)
 	}
-	k.event(t, s)
+	k.event(t, s, err)
 	// Drop what the task no longer needs so a finished task holds only
 	// its outcome.
 	t.deps, t.job.Run, t.job.Payload, t.keyFn, t.key = nil, nil, nil, nil, nil
@@ -359,10 +395,15 @@ func (k *Kernel) complete(t *task, s State, value any, err error, next []waiter)
 	return next
 }
 
-func (k *Kernel) event(t *task, s State) {
+func (k *Kernel) event(t *task, s State, err error) {
 	if o := k.cfg.Observer; o != nil {
-		o.TaskEvent(t.id, t.app, s, t.job.Try)
+		o.TaskEvent(&Event{ID: t.id, App: t.app, Kind: t.job.Kind, Executor: t.executor,
+			State: s, Try: t.job.Try, Err: err})
 	}
+	k.debugEvent(t, s)
+}
+
+func (k *Kernel) debugEvent(t *task, s State) {
 	if k.log.IsDebug() {
 		k.log.Debug("task state", "task_id", t.id, "app", t.app, "state", s.String(), "try", t.job.Try)
 	}

@@ -476,7 +476,8 @@ type recorder struct {
 	events map[int][]dfk.State
 }
 
-func (r *recorder) TaskEvent(id int, _ string, s dfk.State, _ int) {
+func (r *recorder) TaskEvent(e *dfk.Event) {
+	id, s := e.ID, e.State
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.events[id] = append(r.events[id], s)
@@ -603,5 +604,41 @@ func TestOnDone(t *testing.T) {
 	}
 	if len(calls) != 0 {
 		t.Error("a callback ran twice")
+	}
+}
+
+// lostErr is what an executor reports when a try's block went away.
+type lostErr struct{}
+
+func (lostErr) Error() string      { return "block lost" }
+func (lostErr) ResourceLost() bool { return true }
+
+// TestResourceLostIsNotCharged checks that a try lost with its block is run
+// again without spending the task's retries, and that a task that keeps
+// losing its resources still fails after MaxResourceRetries.
+func TestResourceLostIsNotCharged(t *testing.T) {
+	t.Parallel()
+	k := newKernel(t, 2, dfk.Config{Retries: 0, LostRetries: dfk.DefaultLostRetries})
+	var mu sync.Mutex
+	var tries []int
+	lostOnce := k.Submit(dfk.Spec{App: "lost_once", Run: func(_ context.Context, env dfk.Env) (any, error) {
+		mu.Lock()
+		tries = append(tries, env.Try)
+		mu.Unlock()
+		if env.Try == 0 {
+			return nil, lostErr{}
+		}
+		return "ok", nil
+	}})
+	always := k.Submit(dfk.Spec{App: "always_lost", Run: raises(lostErr{})})
+	waitAll(t, k)
+	if v, err := lostOnce.Outcome(); err != nil || v != "ok" {
+		t.Errorf("lost once with retries=0: got (%v, %v), want (ok, nil)", v, err)
+	}
+	if fmt.Sprint(tries) != "[0 1]" {
+		t.Errorf("tries = %v, want [0 1]", tries)
+	}
+	if _, err := always.Outcome(); err == nil {
+		t.Errorf("a task lost on every try succeeded, want it failed after %d free retries", dfk.DefaultLostRetries)
 	}
 }

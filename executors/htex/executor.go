@@ -39,6 +39,10 @@ type ManagerLost struct {
 	Reason    string
 }
 
+// ResourceLost tells the kernel the try was lost with its worker, not
+// failed by the task: it is retried without spending the task's retries.
+func (e *ManagerLost) ResourceLost() bool { return true }
+
 func (e *ManagerLost) Error() string {
 	return fmt.Sprintf("manager lost: worker %d on host %s (block %s): %s",
 		e.ManagerID, e.Hostname, e.BlockID, e.Reason)

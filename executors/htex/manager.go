@@ -10,6 +10,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -37,6 +38,7 @@ type manager struct {
 	e          *Executor
 	id         uint64
 	hello      *hello
+	where      dfk.Where // what monitoring records for the tries it runs
 	capacity   int
 	maxFrame   int
 	registered time.Time
@@ -153,6 +155,7 @@ func (e *Executor) admit(raw net.Conn) {
 	m := &manager{
 		e: e, hello: h, capacity: h.Slots + e.cfg.PrefetchCapacity, maxFrame: e.cfg.MaxFrame,
 		registered: time.Now(), conn: conn, fr: fr,
+		where:   dfk.Where{Block: h.BlockID, Host: h.Hostname},
 		bw:      bufio.NewWriterSize(&deadlineConn{Conn: conn, timeout: e.cfg.HeartbeatThreshold}, bufSize),
 		bundles: make(map[string]struct{}), wake: make(chan struct{}, 1),
 		quit: make(chan struct{}), writerDone: make(chan struct{}), done: make(chan struct{}),
@@ -167,6 +170,7 @@ func (e *Executor) admit(raw net.Conn) {
 	}
 	e.lastID++
 	m.id = e.lastID
+	m.where.Worker = strconv.FormatUint(m.id, 10)
 	e.managers[m.id] = m
 	e.joined[h.BlockID] = true
 	e.mu.Unlock()
@@ -441,7 +445,7 @@ func (m *manager) sendBatch() error {
 	m.busy.Add(int32(len(m.batch)))
 	frames := m.frames[:0]
 	for _, j := range m.batch {
-		j.Started()
+		j.StartedOn(m.where)
 		var err error
 		if frames, err = m.appendJob(frames, j); err != nil {
 			m.busy.Add(-1)
