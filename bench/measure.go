@@ -42,10 +42,21 @@ type result struct {
 	RatioToUncached   float64 `json:"ratio_to_uncached,omitempty"`
 	// For memo_bytes_per_entry: the median over runs of the store's disk
 	// space after `starflow memo gc`, over its entries.
-	StoreBytesPerEntry float64  `json:"store_bytes_per_entry,omitempty"`
-	Targets            []target `json:"targets"`
-	Met                bool     `json:"met"`
+	StoreBytesPerEntry float64 `json:"store_bytes_per_entry,omitempty"`
+	// For slurm_first_result: the median time of `sbatch --wait` of a
+	// trivial job, measured in the same loop, and the median time to the
+	// first result over it.
+	SbatchWaitSeconds float64  `json:"sbatch_wait_seconds,omitempty"`
+	RatioToSbatchWait float64  `json:"ratio_to_sbatch_wait,omitempty"`
+	Targets           []target `json:"targets"`
+	Met               bool     `json:"met"`
 }
+
+// customMeasures measure the workloads, by name, whose number is not the
+// wall time of a whole `starflow run` (the Slurm rows: a time to the
+// first result, a rate once workers are connected). Each returns its rows
+// judged.
+var customMeasures = map[string]func(r *runner, w workload, n, runs int, warmUp bool) ([]result, error){}
 
 // sample is one run of one workload.
 type sample struct {
@@ -215,6 +226,9 @@ func bashBaseline(n int) (time.Duration, error) {
 // paired with one of it, so a machine that slows down mid-benchmark slows
 // both.
 func (r *runner) measure(w workload, n, runs int, warmUp bool) ([]result, error) {
+	if m := customMeasures[w.name]; m != nil {
+		return m(r, w, n, runs, warmUp)
+	}
 	if warmUp {
 		if _, err := r.once(w, w.quickN); err != nil {
 			return nil, err

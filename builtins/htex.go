@@ -4,16 +4,16 @@ import (
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.starlark.net/starlark"
 
 	"github.com/starflow-hpc/starflow/dfk"
-	"github.com/starflow-hpc/starflow/providers"
-	"github.com/starflow-hpc/starflow/providers/launchers"
 	"github.com/starflow-hpc/starflow/providers/local"
 )
 
@@ -36,27 +36,23 @@ type HighThroughputExecutor struct {
 	pollPeriod         time.Duration // 0: not given (see strategyConfig)
 	workerDebug        bool
 	encrypted          bool
-	provider           *LocalProvider
+	provider           providerValue
 	launchCmd          launchTemplate // nil: the worker command as is
 	workerLogdirRoot   string
-}
+	// drainPeriod: a block stops taking tasks this long before its
+	// walltime ends; 0 never.
+	drainPeriod time.Duration
+	mpiMode     bool   // enable_mpi_mode
+	mpiLauncher string // mpi_launcher: srun, mpiexec or aprun
 
-// LocalProvider is Parsl's LocalProvider.
-type LocalProvider struct {
-	settings  providers.Settings
-	moveFiles *bool
-}
-
-// Launcher is one of Parsl's launchers, as a script value.
-type Launcher struct {
-	name string
-	l    providers.Launcher
+	// run is the executor running this configuration, for
+	// connected_workers and connected_managers(); nil before it starts.
+	run atomic.Pointer[htexRun]
 }
 
 var (
 	_ executorValue     = (*HighThroughputExecutor)(nil)
 	_ starlark.HasAttrs = (*HighThroughputExecutor)(nil)
-	_ starlark.HasAttrs = (*LocalProvider)(nil)
 )
 
 func (h *HighThroughputExecutor) label() string { return h.label_ }
@@ -79,8 +75,9 @@ func (h *HighThroughputExecutor) maxWorkersValue() starlark.Value {
 }
 
 func (h *HighThroughputExecutor) AttrNames() []string {
-	names := []string{"address", "cores_per_worker", "encrypted", "heartbeat_period", "heartbeat_threshold",
-		"label", "max_workers", "max_workers_per_node", "prefetch_capacity", "provider", "worker_debug"}
+	names := []string{"address", "connected_managers", "connected_workers", "cores_per_worker", "drain_period",
+		"enable_mpi_mode", "encrypted", "heartbeat_period", "heartbeat_threshold", "label", "max_workers",
+		"max_workers_per_node", "mpi_launcher", "prefetch_capacity", "provider", "worker_debug"}
 	sort.Strings(names)
 	return names
 }
@@ -110,6 +107,19 @@ func (h *HighThroughputExecutor) Attr(name string) (starlark.Value, error) {
 		return starlark.Bool(h.encrypted), nil
 	case "provider":
 		return h.provider, nil
+	case "enable_mpi_mode":
+		return starlark.Bool(h.mpiMode), nil
+	case "mpi_launcher":
+		return starlark.String(h.mpiLauncher), nil
+	case "drain_period":
+		if h.drainPeriod == 0 {
+			return starlark.None, nil
+		}
+		return starlark.Float(h.drainPeriod.Seconds()), nil
+	case "connected_workers":
+		return starlark.MakeInt(h.connectedWorkers()), nil
+	case "connected_managers":
+		return starlark.NewBuiltin(name, h.connectedManagers), nil
 	}
 	return nil, nil
 }
@@ -174,12 +184,12 @@ func newHighThroughputExecutor(thread *starlark.Thread, b *starlark.Builtin, arg
 	h := &HighThroughputExecutor{label_: "HighThroughputExecutor", coresPerWorker: 1, cpuAffinity: "none",
 		heartbeatPeriod: 30 * time.Second, heartbeatThreshold: 120 * time.Second, encrypted: true}
 	var (
-		maxWorkersPerNode, maxWorkers, coresPerWorker, memPerWorker  starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None
-		accel, address, workerPorts, icPorts, provider               starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
-		launchCmd, logdir, hbPeriod, hbThreshold, pollPeriod         starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
-		addressProbe, storage, workingDir, managerSel, blockErr, mpi starlark.Value
-		mpiLauncher, loadBalance, interchangeLaunch                  starlark.Value
-		prefetch                                                     starlark.Value // nil: not given
+		maxWorkersPerNode, maxWorkers, coresPerWorker, memPerWorker starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None
+		accel, address, workerPorts, icPorts, provider              starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
+		launchCmd, logdir, hbPeriod, hbThreshold, pollPeriod        starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
+		addressProbe, storage, workingDir, managerSel, blockErr     starlark.Value
+		mpiLauncher, drainPeriod, interchangeLaunch                 starlark.Value = starlark.None, starlark.None, nil
+		prefetch                                                    starlark.Value // nil: not given
 	)
 	if err := unpackArgs(b.Name(), args, kwargs,
 		"label?", &h.label_, "provider?", &provider, "launch_cmd?", &launchCmd,
@@ -192,10 +202,10 @@ func newHighThroughputExecutor(thread *starlark.Thread, b *starlark.Builtin, arg
 		"cpu_affinity?", &h.cpuAffinity, "available_accelerators?", &accel,
 		"manager_selector?", &managerSel, "prefetch_capacity?", &prefetch,
 		"heartbeat_threshold?", &hbThreshold, "heartbeat_period?", &hbPeriod,
-		"drain_period?", &loadBalance, "poll_period?", &pollPeriod,
+		"drain_period?", &drainPeriod, "poll_period?", &pollPeriod,
 		"address_probe_timeout?", &addressProbe, "worker_logdir_root?", &logdir,
 		"block_error_handler?", &blockErr, "encrypted?", &h.encrypted,
-		"enable_mpi_mode?", &mpi, "mpi_launcher?", &mpiLauncher); err != nil {
+		"enable_mpi_mode?", &h.mpiMode, "mpi_launcher?", &mpiLauncher); err != nil {
 		return nil, err
 	}
 	bad := func(format string, a ...any) error {
@@ -253,7 +263,7 @@ func newHighThroughputExecutor(thread *starlark.Thread, b *starlark.Builtin, arg
 		v    starlark.Value
 		dst  *time.Duration
 	}{{"heartbeat_period", hbPeriod, &h.heartbeatPeriod}, {"heartbeat_threshold", hbThreshold, &h.heartbeatThreshold},
-		{"poll_period", pollPeriod, &h.pollPeriod}} {
+		{"poll_period", pollPeriod, &h.pollPeriod}, {"drain_period", drainPeriod, &h.drainPeriod}} {
 		if p.v == starlark.None {
 			continue
 		}
@@ -276,10 +286,13 @@ func newHighThroughputExecutor(thread *starlark.Thread, b *starlark.Builtin, arg
 	switch p := provider.(type) {
 	case starlark.NoneType:
 		h.provider = &LocalProvider{settings: local.Defaults().Settings}
-	case *LocalProvider:
+	case providerValue:
 		h.provider = p
 	default:
-		return nil, bad("for parameter provider: got %s, want LocalProvider(...)", provider.Type())
+		return nil, bad("for parameter provider: got %s, want a provider such as LocalProvider(...) or SlurmProvider(...)", provider.Type())
+	}
+	if h.mpiLauncher, err = mpiLauncherName(b.Name(), mpiLauncher); err != nil {
+		return nil, err
 	}
 	if _, err := ParseCPUAffinity(h.cpuAffinity); err != nil {
 		return nil, bad("for parameter cpu_affinity: %v", err)
@@ -295,6 +308,61 @@ func newHighThroughputExecutor(thread *starlark.Thread, b *starlark.Builtin, arg
 		return nil, err
 	}
 	return h, nil
+}
+
+// mpiLaunchers are mpi_launcher's accepted values, as in Parsl.
+var mpiLaunchers = []string{"srun", "mpiexec", "aprun"}
+
+// mpiLauncherName reads mpi_launcher; Parsl's default is "mpiexec".
+func mpiLauncherName(fn string, v starlark.Value) (string, error) {
+	if v == starlark.None {
+		return "mpiexec", nil
+	}
+	if s, ok := v.(starlark.String); ok && slices.Contains(mpiLaunchers, string(s)) {
+		return string(s), nil
+	}
+	return "", fmt.Errorf(`%s: for parameter mpi_launcher: got %s, want one of "srun", "mpiexec", "aprun"`, fn, v.String())
+}
+
+// connectedWorkers is Parsl's connected_workers: the worker slots
+// registered with the running executor (0 before it starts).
+func (h *HighThroughputExecutor) connectedWorkers() int {
+	r := h.run.Load()
+	if r == nil {
+		return 0
+	}
+	n := 0
+	for _, m := range r.Managers() {
+		n += m.Slots
+	}
+	return n
+}
+
+// connectedManagers is Parsl's connected_managers(): one dict per
+// registered worker process.
+func (h *HighThroughputExecutor) connectedManagers(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 0); err != nil {
+		return nil, err
+	}
+	var out []starlark.Value
+	if r := h.run.Load(); r != nil {
+		ms := r.Managers()
+		sort.Slice(ms, func(i, j int) bool { return ms[i].ID < ms[j].ID })
+		for _, m := range ms {
+			d := starlark.NewDict(7)
+			for _, kv := range []struct {
+				k string
+				v starlark.Value
+			}{{"manager", starlark.String(strconv.FormatUint(m.ID, 10))}, {"block_id", starlark.String(m.BlockID)},
+				{"hostname", starlark.String(m.Hostname)}, {"worker_count", starlark.MakeInt(m.Slots)},
+				{"tasks", starlark.MakeInt(m.InFlight)}, {"active", starlark.Bool(!m.Draining)},
+				{"draining", starlark.Bool(m.Draining)}} {
+				_ = d.SetKey(starlark.String(kv.k), kv.v)
+			}
+			out = append(out, d)
+		}
+	}
+	return starlark.NewList(out), nil
 }
 
 func countOrInf(fn, param string, v starlark.Value) (int, error) {
@@ -370,135 +438,6 @@ func optString(fn, param string, v starlark.Value) (string, error) {
 		return string(x), nil
 	}
 	return "", fmt.Errorf("%s: for parameter %s: got %s, want a string", fn, param, v.Type())
-}
-
-func (p *LocalProvider) String() string {
-	s := p.settings
-	return fmt.Sprintf("LocalProvider(init_blocks=%d, min_blocks=%d, max_blocks=%d, nodes_per_block=%d)",
-		s.InitBlocks, s.MinBlocks, s.MaxBlocks, s.NodesPerBlock)
-}
-func (p *LocalProvider) Type() string          { return "LocalProvider" }
-func (p *LocalProvider) Freeze()               {}
-func (p *LocalProvider) Truth() starlark.Bool  { return true }
-func (p *LocalProvider) Hash() (uint32, error) { return 0, fmt.Errorf("unhashable: LocalProvider") }
-func (p *LocalProvider) AttrNames() []string {
-	return []string{"init_blocks", "max_blocks", "min_blocks", "nodes_per_block", "parallelism", "worker_init"}
-}
-func (p *LocalProvider) Attr(name string) (starlark.Value, error) {
-	s := p.settings
-	switch name {
-	case "init_blocks":
-		return starlark.MakeInt(s.InitBlocks), nil
-	case "min_blocks":
-		return starlark.MakeInt(s.MinBlocks), nil
-	case "max_blocks":
-		return starlark.MakeInt(s.MaxBlocks), nil
-	case "nodes_per_block":
-		return starlark.MakeInt(s.NodesPerBlock), nil
-	case "parallelism":
-		return starlark.Float(s.Parallelism), nil
-	case "worker_init":
-		return starlark.String(s.WorkerInit), nil
-	}
-	return nil, nil
-}
-
-// newLocalProvider is LocalProvider(...) with Parsl's defaults.
-func newLocalProvider(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-	cfg := local.Defaults()
-	s := &cfg.Settings
-	var (
-		parallelism, walltime, cmdTimeout, launcher, moveFiles starlark.Value = starlark.None, starlark.None, starlark.None, starlark.None, starlark.None
-		channel                                                starlark.Value
-	)
-	if err := unpackArgs(b.Name(), args, kwargs,
-		"nodes_per_block?", &s.NodesPerBlock, "launcher?", &launcher, "init_blocks?", &s.InitBlocks,
-		"min_blocks?", &s.MinBlocks, "max_blocks?", &s.MaxBlocks, "worker_init?", &s.WorkerInit,
-		"cmd_timeout?", &cmdTimeout, "parallelism?", &parallelism, "move_files?", &moveFiles,
-		"walltime?", &walltime, "channel?", &channel); err != nil {
-		return nil, err
-	}
-	if parallelism != starlark.None {
-		f, ok := starlark.AsFloat(parallelism)
-		if !ok {
-			return nil, fmt.Errorf("%s: for parameter parallelism: got %s, want a number in [0, 1]", b.Name(), parallelism.Type())
-		}
-		s.Parallelism = f
-	}
-	if walltime != starlark.None {
-		ws, ok := walltime.(starlark.String)
-		if !ok {
-			return nil, fmt.Errorf(`%s: for parameter walltime: got %s, want "HH:MM:SS"`, b.Name(), walltime.Type())
-		}
-		d, err := providers.ParseWalltime(string(ws))
-		if err != nil {
-			return nil, fmt.Errorf("%s: %w", b.Name(), err)
-		}
-		s.Walltime = d
-	}
-	if cmdTimeout != starlark.None {
-		f, ok := starlark.AsFloat(cmdTimeout)
-		if !ok {
-			return nil, fmt.Errorf("%s: for parameter cmd_timeout: got %s, want a number of seconds", b.Name(), cmdTimeout.Type())
-		}
-		s.CmdTimeout = time.Duration(f * float64(time.Second))
-	}
-	switch l := launcher.(type) {
-	case starlark.NoneType:
-	case *Launcher:
-		s.Launcher = l.l
-	default:
-		return nil, fmt.Errorf("%s: for parameter launcher: got %s, want a launcher such as SingleNodeLauncher()", b.Name(), launcher.Type())
-	}
-	p := &LocalProvider{settings: cfg.Settings}
-	if moveFiles != starlark.None {
-		mf := bool(moveFiles.Truth())
-		p.moveFiles = &mf
-	}
-	if err := s.Validate(); err != nil {
-		return nil, fmt.Errorf("%s: %w", b.Name(), err)
-	}
-	return p, nil
-}
-
-func (l *Launcher) String() string        { return l.name + "()" }
-func (l *Launcher) Type() string          { return l.name }
-func (l *Launcher) Freeze()               {}
-func (l *Launcher) Truth() starlark.Bool  { return true }
-func (l *Launcher) Hash() (uint32, error) { return starlark.String(l.name).Hash() }
-
-// launcherBuiltins are the launcher constructors, by Parsl's names.
-func launcherBuiltins() starlark.StringDict {
-	return starlark.StringDict{
-		"SingleNodeLauncher": starlark.NewBuiltin("SingleNodeLauncher", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			l := launchers.NewSingleNode()
-			if err := unpackArgs(b.Name(), args, kwargs, "debug?", &l.Debug, "fail_on_any?", &l.FailOnAny); err != nil {
-				return nil, err
-			}
-			return &Launcher{name: b.Name(), l: l}, nil
-		}),
-		"SimpleLauncher": starlark.NewBuiltin("SimpleLauncher", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			l := launchers.NewSimple()
-			if err := unpackArgs(b.Name(), args, kwargs, "debug?", &l.Debug); err != nil {
-				return nil, err
-			}
-			return &Launcher{name: b.Name(), l: l}, nil
-		}),
-		"SrunLauncher": starlark.NewBuiltin("SrunLauncher", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			l := launchers.NewSrun()
-			if err := unpackArgs(b.Name(), args, kwargs, "debug?", &l.Debug, "overrides?", &l.Overrides); err != nil {
-				return nil, err
-			}
-			return &Launcher{name: b.Name(), l: l}, nil
-		}),
-		"MpiExecLauncher": starlark.NewBuiltin("MpiExecLauncher", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
-			l := launchers.NewMpiExec()
-			if err := unpackArgs(b.Name(), args, kwargs, "debug?", &l.Debug, "bind_cmd?", &l.BindCmd, "overrides?", &l.Overrides); err != nil {
-				return nil, err
-			}
-			return &Launcher{name: b.Name(), l: l}, nil
-		}),
-	}
 }
 
 // CPUAffinity is a parsed cpu_affinity: how a worker shares its node's

@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.starlark.net/starlark"
+
+	"github.com/starflow-hpc/starflow/executors/htex"
 )
 
 // htexFrom calls HighThroughputExecutor(...) with the given keyword
@@ -174,5 +176,96 @@ func TestPollPeriodPacesStrategy(t *testing.T) {
 			!strings.Contains(err.Error(), "for parameter poll_period: got "+bad.String()+", want a positive number of milliseconds") {
 			t.Errorf("poll_period=%s: got error %v", bad, err)
 		}
+	}
+}
+
+// slurmFrom calls SlurmProvider(...) with the given keyword arguments.
+func slurmFrom(t *testing.T, kwargs map[string]starlark.Value) *SlurmProvider {
+	t.Helper()
+	var kw []starlark.Tuple
+	for k, v := range kwargs {
+		kw = append(kw, starlark.Tuple{starlark.String(k), v})
+	}
+	v, err := starlark.Call(&starlark.Thread{}, starlark.NewBuiltin("SlurmProvider", newSlurmProvider), nil, kw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v.(*SlurmProvider)
+}
+
+// TestSlurmPollPeriodBounded: Parsl's poll_period=10 (ms) copied into a
+// Slurm configuration does not become a hundred squeue calls a second;
+// a local provider keeps what was asked.
+func TestSlurmPollPeriodBounded(t *testing.T) {
+	t.Parallel()
+	onSlurm, err := htexFrom(t, map[string]starlark.Value{"poll_period": starlark.MakeInt(10), "provider": slurmFrom(t, nil)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, asked, err := strategyConfig(nil, onSlurm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := onSlurm.boundPeriod(asked); got != slurmMinPoll {
+		t.Errorf("Slurm with poll_period=10: period %v, want %v", got, slurmMinPoll)
+	}
+	if got := onSlurm.boundPeriod(7 * time.Second); got != 7*time.Second {
+		t.Errorf("Slurm with 7 s: period %v, want 7s", got)
+	}
+	local, err := htexFrom(t, map[string]starlark.Value{"poll_period": starlark.MakeInt(10)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := local.boundPeriod(10 * time.Millisecond); got != 10*time.Millisecond {
+		t.Errorf("LocalProvider with poll_period=10: period %v, want 10ms", got)
+	}
+}
+
+// TestWorkerArgs: the worker's command line carries MPI mode only when it
+// is on, and the addresses a worker can reach: loopback for local blocks,
+// this host's addresses then loopback for Slurm's, address= as given.
+func TestWorkerArgs(t *testing.T) {
+	t.Parallel()
+	ep := htex.Endpoint{Port: 4242, RunID: "r1", Fingerprint: "ab", SecretFile: "/run/secret"}
+	argsOf := func(kw map[string]starlark.Value) []string {
+		t.Helper()
+		h, err := htexFrom(t, kw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return h.workerArgs("/bin/starflow", "/work", "/logs", ep)
+	}
+	flag := func(args []string, name string) (string, bool) {
+		i := slices.Index(args, name)
+		if i < 0 || i+1 >= len(args) {
+			return "", false
+		}
+		return args[i+1], true
+	}
+
+	plain := argsOf(nil)
+	if addr, _ := flag(plain, "--addr"); addr != "127.0.0.1:4242" {
+		t.Errorf("local blocks: --addr %q, want 127.0.0.1:4242", addr)
+	}
+	if _, ok := flag(plain, "--mpi-launcher"); ok {
+		t.Errorf("MPI mode off, yet the worker gets --mpi-launcher: %q", plain)
+	}
+
+	mpi := argsOf(map[string]starlark.Value{"enable_mpi_mode": starlark.True, "mpi_launcher": starlark.String("srun")})
+	if l, _ := flag(mpi, "--mpi-launcher"); l != "srun" {
+		t.Errorf("enable_mpi_mode=True, mpi_launcher=srun: --mpi-launcher %q in %q", l, mpi)
+	}
+	if l, _ := flag(argsOf(map[string]starlark.Value{"enable_mpi_mode": starlark.True}), "--mpi-launcher"); l != "mpiexec" {
+		t.Errorf("enable_mpi_mode=True alone: --mpi-launcher %q, want Parsl's default mpiexec", l)
+	}
+
+	addr, _ := flag(argsOf(map[string]starlark.Value{"provider": slurmFrom(t, nil)}), "--addr")
+	addrs := strings.Split(addr, ",")
+	if len(addrs) == 0 || addrs[len(addrs)-1] != "127.0.0.1:4242" || len(addrs) > maxWorkerAddrs {
+		t.Errorf("Slurm blocks: --addr %q, want this host's addresses (at most %d) ending with loopback", addr, maxWorkerAddrs)
+	}
+	given, _ := flag(argsOf(map[string]starlark.Value{"provider": slurmFrom(t, nil), "address": starlark.String("login1")}), "--addr")
+	if given != "login1:4242" {
+		t.Errorf("address=login1: --addr %q, want login1:4242", given)
 	}
 }

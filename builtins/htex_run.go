@@ -18,7 +18,7 @@ import (
 	"github.com/starflow-hpc/starflow/dfk"
 	"github.com/starflow-hpc/starflow/executors/htex"
 	"github.com/starflow-hpc/starflow/executors/scaling"
-	"github.com/starflow-hpc/starflow/providers/local"
+	"github.com/starflow-hpc/starflow/providers"
 )
 
 // htexRun is a running HighThroughputExecutor: the interchange, the
@@ -32,14 +32,17 @@ type htexRun struct {
 	scaleCfg scaling.Config
 	period   time.Duration
 
+	runCtx context.Context // the kernel's: cancelled when the run is interrupted
 	blocks *scaling.Blocks
 	wake   chan struct{}
 	halt   context.CancelFunc
 	done   chan struct{}
 
-	mu        sync.Mutex // joined and idleSince: the runner's goroutine and Snapshot
+	mu        sync.Mutex // the maps below: the runner's goroutine and Snapshot
 	joined    map[int]bool
 	idleSince map[int]time.Time
+	started   map[int]time.Time // when the block was first seen running
+	drained   map[int]bool      // told to drain before its walltime
 }
 
 // startHTEX builds the executor for the configuration being loaded; the
@@ -54,9 +57,11 @@ func startHTEX(s *Session, h *HighThroughputExecutor) (dfk.Executor, error) {
 	}
 	var ex *htex.Executor
 	address := h.address
-	if address == "" {
+	if address == "" && !h.provider.remote() {
 		// LocalProvider's workers are on this machine: nobody else needs
-		// to reach the interchange.
+		// to reach the interchange. Other providers' workers may be on
+		// any node: it listens on every interface, and the workers are
+		// told every address of this host (workerAddrs).
 		address = "127.0.0.1"
 	}
 	ex, err = htex.New(htex.Config{
@@ -69,9 +74,19 @@ func startHTEX(s *Session, h *HighThroughputExecutor) (dfk.Executor, error) {
 		return nil, err
 	}
 	r := &htexRun{Executor: ex, h: h, log: s.log.Named("htex").With("executor", h.label_), runDir: runDir,
-		wake: make(chan struct{}, 1), joined: map[int]bool{}, idleSince: map[int]time.Time{}}
+		wake: make(chan struct{}, 1), joined: map[int]bool{}, idleSince: map[int]time.Time{},
+		started: map[int]time.Time{}, drained: map[int]bool{}}
 	if r.scaleCfg, r.period, err = strategyConfig(cfg, h); err != nil {
 		return nil, err
+	}
+	if p := h.boundPeriod(r.period); p != r.period {
+		r.log.Info("polling blocks less often than asked: the provider's scheduler is shared",
+			"asked", r.period, "period", p, "provider", h.provider.Type())
+		r.period = p
+	}
+	if wt := h.provider.blockSettings().Walltime; h.drainPeriod > 0 && wt > 0 && h.drainPeriod >= wt {
+		return nil, fmt.Errorf("HighThroughputExecutor: drain_period (%v) must be shorter than the provider's walltime (%s): blocks would drain as they start",
+			h.drainPeriod, providers.FormatWalltime(wt))
 	}
 	return r, nil
 }
@@ -90,7 +105,7 @@ func (h *HighThroughputExecutor) listenPorts() [2]int {
 // the executor's poll_period paces the strategy when strategy_period is
 // not given.
 func strategyConfig(cfg *Config, h *HighThroughputExecutor) (scaling.Config, time.Duration, error) {
-	sc := scaling.Config{Kind: scaling.Simple, Blocks: h.provider.settings, MaxIdletime: 120 * time.Second}
+	sc := scaling.Config{Kind: scaling.Simple, Blocks: h.provider.blockSettings(), MaxIdletime: 120 * time.Second}
 	period := 5 * time.Second
 	if h.pollPeriod > 0 {
 		period = h.pollPeriod
@@ -126,22 +141,30 @@ func strategyConfig(cfg *Config, h *HighThroughputExecutor) (scaling.Config, tim
 	return sc, period, nil
 }
 
+// boundPeriod is the strategy period asked for, raised to the provider's
+// least poll interval: Parsl's poll_period of 10 ms is fine for a local
+// process table, not for squeue.
+func (h *HighThroughputExecutor) boundPeriod(asked time.Duration) time.Duration {
+	return max(asked, h.provider.minPoll())
+}
+
 // Start starts the interchange, then the blocks' provider and the scaling
 // runner, which submits init_blocks at once.
 func (r *htexRun) Start(ctx context.Context) error {
 	if err := r.Executor.Start(ctx); err != nil {
 		return err
 	}
+	r.runCtx = ctx
 	cmd, err := r.workerCommand()
 	if err != nil {
 		return r.abort(err)
 	}
-	prov, err := local.New(local.Config{Settings: r.h.provider.settings, MoveFiles: r.h.provider.moveFiles, Logger: r.log})
+	prov, err := r.h.provider.start(ctx, r.log)
 	if err != nil {
 		return r.abort(err)
 	}
 	r.blocks = &scaling.Blocks{Provider: prov, Label: r.h.label_, Dir: filepath.Join(r.runDir, "submit_scripts"),
-		Command: cmd, TasksPerNode: 1}
+		Command: cmd, TasksPerNode: 1, MinPollInterval: r.h.provider.minPoll(), Resolve: r.resolveGone}
 	runner := &scaling.Runner{Strategy: scaling.New(r.scaleCfg), Target: r, Period: r.period, Wake: r.wake, Logger: r.log}
 	var rctx context.Context
 	rctx, r.halt = context.WithCancel(context.Background())
@@ -150,7 +173,22 @@ func (r *htexRun) Start(ctx context.Context) error {
 		defer close(r.done)
 		_ = runner.Run(rctx)
 	}()
+	r.h.run.Store(r)
 	return nil
+}
+
+// resolveGone judges a block whose job the scheduler forgot without saying
+// how it ended (no accounting): it completed if its workers said goodbye,
+// and was lost otherwise. Never is it taken for completed on no evidence.
+func (r *htexRun) resolveGone(id int, st providers.Status) providers.Status {
+	left, bye := r.BlockLeft(strconv.Itoa(id))
+	switch {
+	case bye:
+		return providers.Status{State: providers.Completed, Message: st.Message + "; its workers had said goodbye"}
+	case left:
+		return providers.Status{State: providers.Lost, Message: st.Message + "; its workers vanished without saying goodbye"}
+	}
+	return providers.Status{State: providers.Lost, Message: st.Message + "; no worker of it had connected"}
 }
 
 func (r *htexRun) abort(err error) error {
@@ -173,11 +211,37 @@ func (r *htexRun) workerCommand() (func(int) string, error) {
 		return nil, err
 	}
 	ep, h := r.Endpoint(), r.h
-	addr := h.address
-	if addr == "" {
-		addr = "127.0.0.1"
+	logdir := filepath.Join(r.runDir, "submit_scripts")
+	if h.workerLogdirRoot != "" {
+		root, err := filepath.Abs(h.workerLogdirRoot)
+		if err != nil {
+			return nil, err
+		}
+		logdir = filepath.Join(root, ep.RunID)
 	}
-	args := []string{exe, "worker", "--addr", addr + ":" + strconv.Itoa(ep.Port), "--run-id", ep.RunID,
+	if ep.SecretFile == "" {
+		return nil, errors.New("the run folder holds no secret for the workers")
+	}
+	args := h.workerArgs(exe, cwd, logdir, ep)
+	line := make([]string, len(args))
+	for i, a := range args {
+		line[i] = shQuote(a)
+	}
+	base := strings.Join(line, " ")
+	return func(id int) string {
+		cmd := base + " --block-id " + strconv.Itoa(id)
+		if h.launchCmd == nil {
+			return cmd
+		}
+		return h.launchCmd.expand(h.launchValues(cmd, id, logdir))
+	}, nil
+}
+
+// workerArgs is the worker command line, before --block-id: exe in its
+// worker mode, told where the interchange is, how to prove itself and
+// how to size and pin its slots.
+func (h *HighThroughputExecutor) workerArgs(exe, cwd, logdir string, ep htex.Endpoint) []string {
+	args := []string{exe, "worker", "--addr", strings.Join(h.workerAddrs(ep.Port), ","), "--run-id", ep.RunID,
 		"--chdir", cwd, "--max-workers-per-node", strconv.Itoa(h.maxWorkers),
 		"--cores-per-worker", strconv.FormatFloat(h.coresPerWorker, 'g', -1, 64)}
 	if h.memPerWorker > 0 {
@@ -192,35 +256,16 @@ func (r *htexRun) workerCommand() (func(int) string, error) {
 	if h.cpuAffinity != "none" {
 		args = append(args, "--cpu-affinity", h.cpuAffinity)
 	}
-	logdir := filepath.Join(r.runDir, "submit_scripts")
+	if h.mpiMode {
+		args = append(args, "--mpi-launcher", h.mpiLauncher)
+	}
 	if h.workerLogdirRoot != "" {
-		root, err := filepath.Abs(h.workerLogdirRoot)
-		if err != nil {
-			return nil, err
-		}
-		logdir = filepath.Join(root, ep.RunID)
 		args = append(args, "--logdir", logdir)
 	}
 	if ep.Unencrypted {
-		args = append(args, "--unencrypted", "--secret-file", ep.SecretFile)
-	} else {
-		args = append(args, "--fingerprint", ep.Fingerprint, "--secret-file", ep.SecretFile)
+		return append(args, "--unencrypted", "--secret-file", ep.SecretFile)
 	}
-	if ep.SecretFile == "" {
-		return nil, errors.New("the run folder holds no secret for the workers")
-	}
-	line := make([]string, len(args))
-	for i, a := range args {
-		line[i] = shQuote(a)
-	}
-	base := strings.Join(line, " ")
-	return func(id int) string {
-		cmd := base + " --block-id " + strconv.Itoa(id)
-		if h.launchCmd == nil {
-			return cmd
-		}
-		return h.launchCmd.expand(h.launchValues(cmd, id, logdir))
-	}, nil
+	return append(args, "--fingerprint", ep.Fingerprint, "--secret-file", ep.SecretFile)
 }
 
 // launchValues are launch_cmd's placeholders for block id, rendered as
@@ -315,33 +360,66 @@ func (r *htexRun) Submit(job *dfk.Job) {
 }
 
 // Shutdown stops scaling, then the interchange (which asks its workers to
-// leave), then cancels every block left and closes the provider.
+// leave), then cancels every block left and closes the provider. After an
+// interrupt the blocks of a remote provider are cancelled first: their
+// tasks are being cancelled anyway, and a scheduler that must not keep
+// starflow's jobs past its exit should not wait on workers to answer.
+// For such a provider it then waits, a bounded time, until the scheduler
+// lists the blocks as ended, so that squeue shows none once starflow
+// has exited.
 func (r *htexRun) Shutdown(ctx context.Context) error {
 	if r.halt != nil {
 		r.halt()
 		<-r.done
 	}
-	err := r.Executor.Shutdown(ctx)
-	if r.blocks != nil {
-		err = errors.Join(err, r.blocks.Shutdown(ctx))
+	var errs []error
+	cancelled := false
+	if r.blocks != nil && r.h.provider.remote() && r.runCtx != nil && r.runCtx.Err() != nil {
+		errs = append(errs, r.blocks.Shutdown(ctx))
+		cancelled = true
 	}
-	return err
+	errs = append(errs, r.Executor.Shutdown(ctx))
+	if r.blocks != nil && !cancelled {
+		errs = append(errs, r.blocks.Shutdown(ctx))
+	}
+	if r.blocks != nil && r.h.provider.remote() {
+		wait := 2 * max(r.h.provider.blockSettings().CmdTimeout, 5*time.Second)
+		wctx, cancel := context.WithTimeout(ctx, wait)
+		if err := r.blocks.WaitEnded(wctx, 200*time.Millisecond); err != nil {
+			r.log.Warn("blocks not seen ending after shutdown", "error", err)
+		}
+		cancel()
+	}
+	return errors.Join(errs...)
 }
 
-// Snapshot implements scaling.Target.
+// Snapshot implements scaling.Target. A block told to drain (drain_period
+// before its walltime) is reported Completing: it serves no new task, so
+// the strategy replaces it while work waits, and never picks it for
+// scaling in.
 func (r *htexRun) Snapshot(ctx context.Context) (scaling.State, error) {
 	bs, err := r.blocks.Poll(ctx)
 	if err != nil && len(bs) == 0 {
 		return scaling.State{}, err
 	}
-	workers, tasks := map[string]int{}, map[string]int{}
+	workers, tasks, firstSeen := map[string]int{}, map[string]int{}, map[string]time.Time{}
+	slots := 0
 	for _, m := range r.Managers() {
 		workers[m.BlockID]++
 		tasks[m.BlockID] += m.InFlight
+		slots = max(slots, m.Slots)
+		if t, ok := firstSeen[m.BlockID]; !ok || m.Registered.Before(t) {
+			firstSeen[m.BlockID] = m.Registered
+		}
+	}
+	if slots == 0 {
+		// No worker yet: guess from this machine, as Parsl does from
+		// max_workers_per_node; a worker's own count replaces the guess.
+		slots = r.h.slotsPerNode()
 	}
 	now := time.Now()
 	st := scaling.State{Outstanding: r.Outstanding(),
-		SlotsPerBlock: r.h.slotsPerNode() * max(r.h.provider.settings.NodesPerBlock, 1)}
+		SlotsPerBlock: slots * max(r.h.provider.blockSettings().NodesPerBlock, 1)}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, b := range bs {
@@ -358,14 +436,58 @@ func (r *htexRun) Snapshot(ctx context.Context) (scaling.State, error) {
 			idle = now
 			r.idleSince[b.ID] = now
 		}
-		st.Blocks = append(st.Blocks, scaling.Block{ID: b.ID, State: b.Status.State, Message: b.Status.Message,
+		state := b.Status.State
+		if r.drained[b.ID] && state.Active() {
+			// A worker of the block that registered since it was told
+			// to drain (a slow node of a multi-node block) drains too.
+			r.DrainBlock(id)
+			state = providers.Completing
+		} else if state.Active() && r.drainDue(b.ID, state, firstSeen[id], now) {
+			state = providers.Completing
+		}
+		st.Blocks = append(st.Blocks, scaling.Block{ID: b.ID, State: state, Message: b.Status.Message,
 			Workers: workers[id], Joined: r.joined[b.ID], Tasks: tasks[id], IdleSince: idle})
 		if b.Status.State.Terminal() {
+			// Polls report an ending once: say it once, with why.
+			r.log.Info("block ended", "block", b.ID, "job_id", b.JobID, "state", b.Status.State.String(),
+				"joined", r.joined[b.ID], "message", b.Status.Message)
 			delete(r.joined, b.ID)
 			delete(r.idleSince, b.ID)
+			delete(r.started, b.ID)
+			delete(r.drained, b.ID)
 		}
 	}
 	return st, nil
+}
+
+// drainDue tells block id's workers to drain once drain_period is left of
+// its walltime, counted from when it was first seen running or its first
+// worker registered, whichever came first; it reports whether it did so
+// now. r.mu is held.
+func (r *htexRun) drainDue(id int, state providers.JobState, registered, now time.Time) bool {
+	wt := r.h.provider.blockSettings().Walltime
+	if r.h.drainPeriod <= 0 || wt <= 0 || r.drained[id] {
+		return false
+	}
+	start, ok := r.started[id]
+	if state == providers.Running && !ok {
+		start, ok = now, true
+	}
+	if !registered.IsZero() && (!ok || registered.Before(start)) {
+		start, ok = registered, true
+	}
+	if !ok {
+		return false
+	}
+	r.started[id] = start
+	if now.Before(start.Add(wt - r.h.drainPeriod)) {
+		return false
+	}
+	r.drained[id] = true
+	n := r.DrainBlock(strconv.Itoa(id))
+	r.log.Info("block draining before its walltime", "block", id, "workers", n,
+		"walltime", providers.FormatWalltime(wt), "drain_period", r.h.drainPeriod)
+	return true
 }
 
 // ScaleOut implements scaling.Target.

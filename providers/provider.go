@@ -93,6 +93,11 @@ type Status struct {
 	// Message says why a job ended or why its state is unknown, e.g. the
 	// tail of a failed block's stderr. Empty for healthy jobs.
 	Message string
+	// Gone says the scheduler no longer lists the job and nothing (no
+	// accounting) can say how it ended; State is then Unknown. The job has
+	// ended: the executor, which knows whether the block's workers said
+	// goodbye, resolves it to Completed or Lost (scaling.Blocks.Resolve).
+	Gone bool
 }
 
 func (s Status) String() string {

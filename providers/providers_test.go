@@ -104,7 +104,7 @@ func TestJobState(t *testing.T) {
 		t.Errorf("zero JobState = %v (terminal %v, active %v), want UNKNOWN, not terminal, active", zero, zero.Terminal(), zero.Active())
 	}
 	for _, s := range []providers.JobState{providers.Completed, providers.Cancelled, providers.Failed, providers.Timeout,
-		providers.NodeFail, providers.Preempted, providers.OutOfMemory} {
+		providers.NodeFail, providers.Preempted, providers.OutOfMemory, providers.Lost} {
 		if !s.Terminal() || s.Active() {
 			t.Errorf("%v: terminal %v, active %v; want terminal, not active", s, s.Terminal(), s.Active())
 		}
@@ -135,8 +135,8 @@ func TestBlockScript(t *testing.T) {
 		{"no worker_init", providers.Settings{NodesPerBlock: 2, Launcher: wrapTwice{}},
 			"export JOBNAME=htex.block-7\nexport PARSL_WORKER_BLOCK_ID=7\n\necho hi\necho hi\n"},
 		{"worker_init", providers.Settings{NodesPerBlock: 1, WorkerInit: "  module load x\nsource env  \n", Launcher: wrapTwice{}},
-			"export JOBNAME=htex.block-7\nexport PARSL_WORKER_BLOCK_ID=7\n\n# worker_init\n{\nmodule load x\nsource env\n} || { rc=$?; echo \"" +
-				providers.WorkerInitFailed + " $rc\" >&2; exit \"$rc\"; }\n\necho hi\n"},
+			"export JOBNAME=htex.block-7\nexport PARSL_WORKER_BLOCK_ID=7\n\n# worker_init\ntrap 'rc=$?; [ \"$rc\" = 0 ] || echo \"" +
+				providers.WorkerInitFailed + " $rc\" >&2' EXIT\n{\nmodule load x\nsource env\n}\nrc=$?; [ \"$rc\" = 0 ] || exit \"$rc\"\ntrap - EXIT\n\necho hi\n"},
 		{"no launcher", providers.Settings{}, "export JOBNAME=htex.block-7\nexport PARSL_WORKER_BLOCK_ID=7\n\necho hi\n"},
 	}
 	for _, tt := range tests {
@@ -167,6 +167,9 @@ func TestBlockScriptRuns(t *testing.T) {
 		{init: "export X=1", ran: true},
 		{init: "echo 'conda: no env named nope' >&2\n(exit 4)", wantCode: 4, wantErr: "conda: no env named nope\n" + providers.WorkerInitFailed + " 4"},
 		{init: "false # a comment on the last line", wantCode: 1, wantErr: providers.WorkerInitFailed + " 1"},
+		{init: "echo cannot load module foo >&2; exit 3", wantCode: 3, wantErr: "cannot load module foo\n" + providers.WorkerInitFailed + " 3"},
+		{init: "set -e\nfalse\necho not reached", wantCode: 1, wantErr: providers.WorkerInitFailed + " 1"},
+		{init: "true\n", ran: true},
 	}
 	for _, tt := range tests {
 		os.Remove(marker)

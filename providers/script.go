@@ -17,9 +17,10 @@ const WorkerInitFailed = "starflow: worker_init failed with exit code"
 // BlockScript is the body of a block's script, after any scheduler header
 // (#!/bin/bash, #SBATCH lines): the environment Parsl's launchers expect,
 // worker_init, then the launcher-wrapped command. A worker_init that fails
-// ends the script with its exit code; without that guard the launcher
-// would start workers in a broken environment and the block would hang
-// instead of failing with worker_init's own stderr.
+// ends the script with its exit code, and a line saying so on stderr;
+// without that guard the launcher would start workers in a broken
+// environment and the block would hang instead of failing with
+// worker_init's own stderr.
 func BlockScript(b Block, s Settings) string {
 	var w strings.Builder
 	// JOBNAME names the scratch files of the mpiexec launcher; the block id
@@ -28,9 +29,14 @@ func BlockScript(b Block, s Settings) string {
 	fmt.Fprintf(&w, "export JOBNAME=%s\n", shellQuote(b.Name()))
 	fmt.Fprintf(&w, "export PARSL_WORKER_BLOCK_ID=%d\n", b.ID)
 	if init := strings.TrimSpace(s.WorkerInit); init != "" {
-		w.WriteString("\n# worker_init\n{\n")
+		// The trap also catches a worker_init that calls exit itself
+		// (Parsl users write "... || exit 1"), which ends the script
+		// before any test after the group could run.
+		fmt.Fprintf(&w, "\n# worker_init\ntrap 'rc=$?; [ \"$rc\" = 0 ] || echo \"%s $rc\" >&2' EXIT\n{\n", WorkerInitFailed)
 		w.WriteString(init)
-		fmt.Fprintf(&w, "\n} || { rc=$?; echo \"%s $rc\" >&2; exit \"$rc\"; }\n", WorkerInitFailed)
+		// Not "} || exit": a || list would switch off a set -e that
+		// worker_init turns on.
+		w.WriteString("\n}\nrc=$?; [ \"$rc\" = 0 ] || exit \"$rc\"\ntrap - EXIT\n")
 	}
 	w.WriteString("\n")
 	cmd := b.Command

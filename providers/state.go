@@ -7,11 +7,15 @@ package providers
 //	Submit ──► Pending ──► Running ──► Completing ──┬─► Completed
 //	              │            │                     ├─► Failed | Timeout | NodeFail
 //	              └────────────┴──────────────────── ├─► Cancelled | Preempted
-//	                                                 └─► OutOfMemory
+//	                                                 ├─► OutOfMemory
+//	                                                 └─► Lost
 //
 // Unknown is the zero value and means "could not tell right now" (a
 // failed or hung status call, a job the scheduler forgot without
-// accounting): it is never taken for an ending.
+// accounting): it is never taken for an ending. Lost is the executor's
+// verdict on a job the scheduler forgot (Status.Gone) whose workers never
+// said goodbye: it has ended, and how is not known, so it is neither
+// Completed nor any of Slurm's named failures.
 type JobState uint8
 
 const (
@@ -26,11 +30,12 @@ const (
 	NodeFail
 	Preempted
 	OutOfMemory
+	Lost
 )
 
 // Names are Slurm's (and Parsl's), so logs read like squeue.
 var stateNames = [...]string{"UNKNOWN", "PENDING", "RUNNING", "COMPLETING", "COMPLETED",
-	"CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "OUT_OF_MEMORY"}
+	"CANCELLED", "FAILED", "TIMEOUT", "NODE_FAIL", "PREEMPTED", "OUT_OF_MEMORY", "LOST"}
 
 func (s JobState) String() string {
 	if int(s) < len(stateNames) {

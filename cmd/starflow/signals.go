@@ -7,13 +7,18 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/starflow-hpc/starflow/dfk"
+	"github.com/starflow-hpc/starflow/providers/slurm"
 )
 
 // signals turns SIGINT/SIGTERM into a cancelled run, which stops launching
 // tasks and kills running bash apps; a second signal exits at once, for
-// when stopping takes longer than the user will wait.
+// when stopping takes longer than the user will wait. Exiting at once
+// skips the executors' shutdown, so before it the Slurm jobs starflow
+// submitted are cancelled (one scancel, bounded): a job left queued would
+// hold nodes and the user's allocation for nothing.
 type signals struct {
 	ch     chan os.Signal
 	done   chan struct{}
@@ -59,6 +64,7 @@ func (s *signals) loop() {
 		if s.beforeExit != nil {
 			s.beforeExit()
 		}
+		cancelSlurmJobs(s.stderr)
 		s.exit(codeOf(sig))
 	case <-s.done:
 	}
@@ -85,4 +91,24 @@ func codeOf(sig os.Signal) int {
 		return exitTerminated
 	}
 	return exitInterrupted
+}
+
+// slurmCancelWait bounds the scancel of a hard exit: the user asked to
+// exit now, and a hung controller must not undo that.
+const slurmCancelWait = 5 * time.Second
+
+// cancelSlurmJobs scancels the jobs this process submitted and has not
+// seen end, saying so on stderr.
+func cancelSlurmJobs(stderr io.Writer) {
+	jobs := slurm.LiveJobs()
+	if len(jobs) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), slurmCancelWait)
+	defer cancel()
+	if err := slurm.CancelLive(ctx, nil); err != nil {
+		fmt.Fprintf(stderr, "starflow: could not cancel Slurm jobs %v: %v\n", jobs, err)
+		return
+	}
+	fmt.Fprintf(stderr, "starflow: cancelled Slurm jobs %v\n", jobs)
 }

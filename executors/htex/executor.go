@@ -39,6 +39,14 @@ type ManagerLost struct {
 	Reason    string
 }
 
+// KindWorkerStopped is the RemoteError.Kind of a result a worker sends
+// for a task it gave up because its own process was told to stop (SIGTERM
+// from the batch system: the block was cancelled, reached its walltime or
+// lost its node), as opposed to the interchange asking it to stop. The
+// interchange fails such a try with ManagerLost, so it is retried without
+// spending the task's retries: losing a block is not the task's fault.
+const KindWorkerStopped = "WorkerStopped"
+
 // ResourceLost tells the kernel the try was lost with its worker, not
 // failed by the task: it is retried without spending the task's retries.
 func (e *ManagerLost) ResourceLost() bool { return true }
@@ -107,7 +115,7 @@ type Executor struct {
 	head     int
 	idle     []*manager // workers with free capacity and nothing to send
 	managers map[uint64]*manager
-	joined   map[string]bool // blocks a worker ever registered from
+	blocks   map[string]*blockTally // every block a worker ever registered from
 	lastID   uint64
 	closed   error // non-nil: Submit fails jobs with it
 	stopping bool
@@ -161,7 +169,8 @@ func New(cfg Config) (*Executor, error) {
 	if log == nil {
 		log = hclog.NewNullLogger()
 	}
-	e := &Executor{cfg: cfg, log: log.Named("htex").With("executor", cfg.Label), managers: make(map[uint64]*manager), joined: make(map[string]bool)}
+	e := &Executor{cfg: cfg, log: log.Named("htex").With("executor", cfg.Label), managers: make(map[uint64]*manager),
+		blocks: make(map[string]*blockTally)}
 	e.stop, e.halt = context.WithCancel(context.Background())
 	return e, nil
 }
@@ -433,7 +442,28 @@ func (e *Executor) Managers() []ManagerInfo {
 func (e *Executor) Joined(blockID string) bool {
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	return e.joined[blockID]
+	return e.blocks[blockID] != nil
+}
+
+// blockTally counts a block's workers, for BlockLeft.
+type blockTally struct {
+	registered, connected, byes int
+}
+
+// BlockLeft says whether every worker of the block that registered has
+// gone (left is false while one is connected or none ever came), and
+// whether each of them said goodbye with nothing unanswered. A scheduler
+// without accounting cannot say how a job that left its queue ended; a
+// block whose workers all said goodbye ended as it should, one whose
+// worker vanished did not.
+func (e *Executor) BlockLeft(blockID string) (left, bye bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	t := e.blocks[blockID]
+	if t == nil || t.registered == 0 || t.connected > 0 {
+		return false, false
+	}
+	return true, t.byes == t.registered
 }
 
 // Outstanding is the number of jobs queued or on workers: what a scaling

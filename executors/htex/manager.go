@@ -172,7 +172,13 @@ func (e *Executor) admit(raw net.Conn) {
 	m.id = e.lastID
 	m.where.Worker = strconv.FormatUint(m.id, 10)
 	e.managers[m.id] = m
-	e.joined[h.BlockID] = true
+	t := e.blocks[h.BlockID]
+	if t == nil {
+		t = &blockTally{}
+		e.blocks[h.BlockID] = t
+	}
+	t.registered++
+	t.connected++
 	e.mu.Unlock()
 
 	w := &welcome{ManagerID: m.id, Capacity: m.capacity, HeartbeatPeriod: e.cfg.HeartbeatPeriod,
@@ -300,6 +306,14 @@ func (m *manager) complete(res *Result) {
 		return
 	}
 	m.busy.Add(-1)
+	if res.Err != nil && res.Err.Kind == KindWorkerStopped && m.e.runCtx.Err() == nil {
+		// The worker's own process was told to stop (its block was
+		// cancelled, hit its walltime or lost its node) and gave the task
+		// up: lost with the worker, not failed by the app.
+		j.Finish(nil, &ManagerLost{ManagerID: m.id, Hostname: m.hello.Hostname, BlockID: m.hello.BlockID,
+			Reason: "the worker was stopped while it ran the task: " + res.Err.Message})
+		return
+	}
 	v, err := j.Payload.(Call).Decode(res)
 	if err != nil {
 		if cause := context.Cause(m.e.runCtx); cause != nil {
@@ -318,19 +332,25 @@ func (m *manager) close(reason error) {
 	_ = m.conn.Close()
 	close(m.quit)
 	<-m.writerDone
+	m.mu.Lock()
+	lost := m.inflight
+	m.inflight = nil
+	m.mu.Unlock()
 	e.mu.Lock()
 	delete(e.managers, m.id)
 	e.dropIdle(m)
+	if t := e.blocks[m.hello.BlockID]; t != nil {
+		t.connected--
+		if errors.Is(reason, errBye) && len(lost) == 0 {
+			t.byes++
+		}
+	}
 	closed := e.closed
 	next := e.rewake()
 	e.mu.Unlock()
 	if next != nil {
 		next.signal()
 	}
-	m.mu.Lock()
-	lost := m.inflight
-	m.inflight = nil
-	m.mu.Unlock()
 
 	why := m.describe(reason)
 	log := e.log.With("manager", m.id, "host", m.hello.Hostname, "block", m.hello.BlockID, "tasks_lost", len(lost))

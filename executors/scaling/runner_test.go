@@ -106,7 +106,7 @@ func TestRunnerFailsAtOnce(t *testing.T) {
 		Blocks: providers.Settings{InitBlocks: 1, MaxBlocks: 1, Parallelism: 1}, Backoff: time.Hour})
 	run(t, &scaling.Runner{Strategy: s, Target: f, Period: time.Hour})
 	f.expect(t, "snapshot", "out 1", "snapshot",
-		`fail: 1 block launches failed in a row and no block is running; last: sbatch: error: invalid partition specified: "gpu"`)
+		`fail: 1 block launch failed in a row and no block is running; last: sbatch: error: invalid partition specified: "gpu"`)
 }
 
 // TestRunnerRetriesFailedCancel: a block whose cancel failed is chosen

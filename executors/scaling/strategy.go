@@ -196,7 +196,11 @@ func (s *Strategy) Tick(now time.Time, st State) Decision {
 	if s.failures >= max(1, s.cfg.Blocks.InitBlocks) && active == 0 {
 		// Parsl's simple_error_handler: as many failures as init_blocks
 		// and nothing alive. A retry may still start now, for later tasks.
-		d.Fail = fmt.Errorf("%d block launches failed in a row and no block is running; last: %w", s.failures, s.lastFailure)
+		launches := "block launches"
+		if s.failures == 1 {
+			launches = "block launch"
+		}
+		d.Fail = fmt.Errorf("%d %s failed in a row and no block is running; last: %w", s.failures, launches, s.lastFailure)
 	}
 	return d
 }

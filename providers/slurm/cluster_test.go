@@ -98,3 +98,18 @@ func TestClusterRefusesUnknownPartition(t *testing.T) {
 		t.Errorf("Submit error %v, want one quoting Slurm's \"Invalid partition name specified\"", err)
 	}
 }
+
+func TestClusterCheckPartition(t *testing.T) {
+	ctx := context.Background()
+	if err := clusterProvider(t, func(c *Config) { c.NodesPerBlock = 3 }).Check(ctx); err != nil {
+		t.Errorf("3 nodes on the 3-node debug partition: %v", err)
+	}
+	err := clusterProvider(t, func(c *Config) { c.NodesPerBlock = 4 }).Check(ctx)
+	if err == nil || !strings.Contains(err.Error(), `nodes_per_block: got 4, but partition "debug" has 3 nodes`) {
+		t.Errorf("4 nodes on the 3-node debug partition: %v, want the nodes_per_block error", err)
+	}
+	err = clusterProvider(t, func(c *Config) { c.Partition = "no_such_partition" }).Check(ctx)
+	if err == nil || !strings.Contains(err.Error(), "Partition no_such_partition not found") {
+		t.Errorf("unknown partition: %v, want one quoting scontrol", err)
+	}
+}

@@ -213,6 +213,7 @@ func (p *Provider) submit(ctx context.Context, b providers.Block) (string, error
 	p.mu.Lock()
 	p.blocks[id] = b
 	p.mu.Unlock()
+	liveAdd(id, p.cfg.Clusters)
 	p.log.Info("block submitted", "block", b.Name(), "job_id", id, "script", path)
 	return id, nil
 }

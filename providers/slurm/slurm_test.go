@@ -119,7 +119,7 @@ func TestScriptWorkerInitAndResources(t *testing.T) {
 	cfg.Launcher = launchers.NewSimple()
 	script := cfg.Script(providers.Block{ID: 0, Label: "mpi", Command: "run-worker", Dir: "/d"})
 	body := script[strings.LastIndex(script, "#SBATCH"):]
-	order := []string{"export PARSL_MEMORY_GB=8", "export PARSL_CORES=4", "module load mpi", providers.WorkerInitFailed, "run-worker"}
+	order := []string{"export PARSL_MEMORY_GB=8", "export PARSL_CORES=4", providers.WorkerInitFailed, "module load mpi", "run-worker"}
 	at := 0
 	for _, s := range order {
 		i := strings.Index(body[at:], s)
@@ -202,10 +202,10 @@ func TestStatusOneSqueueForAll(t *testing.T) {
 	if got["11"].State != providers.Running || got["12"].State != providers.Pending || got["13"].State != providers.Timeout {
 		t.Errorf("states %v", got)
 	}
-	if got["14"].State != providers.Unknown || !strings.Contains(got["14"].Message, "no accounting") {
-		t.Errorf("job gone without accounting: %v, want Unknown saying there is no accounting", got["14"])
+	if got["14"].State != providers.Unknown || !got["14"].Gone || !strings.Contains(got["14"].Message, "no accounting") {
+		t.Errorf("job gone without accounting: %v (gone %v), want Unknown and Gone, saying there is no accounting", got["14"], got["14"].Gone)
 	}
-	want := []string{"squeue --noheader --format=%i %t %r --jobs=11,12,13,14", "sacct -X --noheader --parsable2 --format=JobID,State --jobs=14"}
+	want := []string{"squeue --noheader --states=all --format=%i %t %r --jobs=11,12,13,14", "sacct -X --noheader --parsable2 --format=JobID,State --jobs=14"}
 	if strings.Join(f.calls, "\n") != strings.Join(want, "\n") {
 		t.Errorf("calls:\n%s\nwant:\n%s", strings.Join(f.calls, "\n"), strings.Join(want, "\n"))
 	}
@@ -241,7 +241,7 @@ func TestStatusGone(t *testing.T) {
 		{"sacct fails", invalid, answer{stderr: "sacct: error: slurmdbd down", err: errors.New("exit status 1")}, false,
 			providers.Status{State: providers.Unknown, Message: "job left squeue; sacct: exit status 1: sacct: error: slurmdbd down"}},
 		{"sacct knows nothing", invalid, answer{}, false,
-			providers.Status{State: providers.Unknown, Message: "job left squeue; sacct does not know it either"}},
+			providers.Status{State: providers.Unknown, Message: "job left squeue; sacct does not know it either", Gone: true}},
 		{"we cancelled it", invalid, answer{hang: true}, true,
 			providers.Status{State: providers.Cancelled, Message: "cancelled by starflow"}},
 	}

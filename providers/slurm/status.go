@@ -21,7 +21,7 @@ func (p *Provider) Status(ctx context.Context, jobIDs []string) (map[string]prov
 		return out, nil
 	}
 	stdout, stderr, err := p.command(ctx, "squeue",
-		p.clusterArgs("--noheader", "--format="+squeueFormat, "--jobs="+strings.Join(jobIDs, ","))...)
+		p.clusterArgs("--noheader", "--states=all", "--format="+squeueFormat, "--jobs="+strings.Join(jobIDs, ","))...)
 	if err != nil && !strings.Contains(stderr, invalidJobID) {
 		for _, id := range jobIDs {
 			out[id] = providers.Status{State: providers.Unknown, Message: err.Error()}
@@ -29,7 +29,9 @@ func (p *Provider) Status(ctx context.Context, jobIDs []string) (map[string]prov
 		return out, fmt.Errorf("status: %w", err)
 	}
 	// With one id, squeue answers "Invalid job id" once the job has left
-	// its table; with several it lists those it still has.
+	// its table; with several it lists those it still has. --states=all,
+	// because without it squeue leaves out a single job that has ended,
+	// which would then look gone.
 	listed := parseSqueue(stdout)
 
 	p.mu.Lock()
@@ -75,23 +77,33 @@ func (p *Provider) describe(id string, st providers.Status) providers.Status {
 		}
 	}
 	p.final[id] = st
+	liveDrop(id)
 	return st
 }
 
 // resolveGone asks sacct how the jobs that left squeue ended. Without
-// accounting, or when sacct fails or does not know a job, the job is
-// Unknown with a message saying why.
+// accounting, or when sacct does not know a job, the job is Gone (it has
+// ended, how is for the executor to judge) with a message saying why and
+// the tail of the block's stderr. When sacct itself fails the job stays
+// plainly Unknown: the next poll asks again.
 func (p *Provider) resolveGone(ctx context.Context, ids []string, noSacct bool) map[string]providers.Status {
 	out := make(map[string]providers.Status, len(ids))
-	unknown := func(why string) {
+	unknown := func(why string, gone bool) {
 		for _, id := range ids {
-			if _, ok := out[id]; !ok {
-				out[id] = providers.Status{State: providers.Unknown, Message: "job left squeue; " + why}
+			if _, ok := out[id]; ok {
+				continue
 			}
+			st := providers.Status{State: providers.Unknown, Message: "job left squeue; " + why, Gone: gone}
+			if gone {
+				st.Message += p.stderrTail(id)
+				liveDrop(id)
+			}
+			out[id] = st
 		}
 	}
+	const noAccounting = "the cluster has no accounting (sacct) to say how it ended"
 	if noSacct {
-		unknown("the cluster has no accounting (sacct) to say how it ended")
+		unknown(noAccounting, true)
 		return out
 	}
 	stdout, stderr, err := p.command(ctx, "sacct",
@@ -102,11 +114,11 @@ func (p *Provider) resolveGone(ctx context.Context, ids []string, noSacct bool) 
 			p.mu.Lock()
 			p.noSacct = true
 			p.mu.Unlock()
-			p.log.Info("no accounting on this cluster: jobs that leave squeue will be Unknown", "error", err)
-			unknown("the cluster has no accounting (sacct) to say how it ended")
+			p.log.Info("no accounting on this cluster: jobs that leave squeue are judged by their workers' goodbye", "error", err)
+			unknown(noAccounting, true)
 			return out
 		}
-		unknown(err.Error())
+		unknown(err.Error(), false)
 		return out
 	}
 	known := parseSacct(stdout)
@@ -117,8 +129,23 @@ func (p *Provider) resolveGone(ctx context.Context, ids []string, noSacct bool) 
 		}
 	}
 	p.mu.Unlock()
-	unknown("sacct does not know it either")
+	unknown("sacct does not know it either", true)
 	return out
+}
+
+// stderrTail is "; <path> ends with:\n<tail>" for the job's block, or ""
+// when there is nothing to quote.
+func (p *Provider) stderrTail(id string) string {
+	p.mu.Lock()
+	b, ok := p.blocks[id]
+	p.mu.Unlock()
+	if !ok {
+		return ""
+	}
+	if tail := providers.Tail(b.StderrPath(), 10); tail != "" {
+		return "; " + b.StderrPath() + " ends with:\n" + tail
+	}
+	return ""
 }
 
 // Cancel implements providers.Provider with one scancel for all ids.
@@ -141,6 +168,7 @@ func (p *Provider) Cancel(ctx context.Context, jobIDs []string) error {
 		p.mu.Unlock()
 		return fmt.Errorf("cancel %s: %w", strings.Join(jobIDs, " "), err)
 	}
+	liveDrop(jobIDs...)
 	p.log.Info("blocks cancelled", "job_ids", strings.Join(jobIDs, ","))
 	return nil
 }
