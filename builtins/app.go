@@ -10,6 +10,7 @@ import (
 	"go.starlark.net/starlark"
 
 	"github.com/starflow-hpc/starflow/dfk"
+	"github.com/starflow-hpc/starflow/executors/mpi"
 )
 
 // App is a function wrapped by python_app, bash_app or join_app. Calling
@@ -87,6 +88,9 @@ type call struct {
 	deps     []*dfk.Future
 	hasFut   bool
 	walltime time.Duration
+	// mpi is the checked parsl_resource_specification of a call bound
+	// for an MPI executor; it travels in the task's environment.
+	mpi *mpi.Spec
 }
 
 // CallInternal submits the task; it returns at once.
@@ -119,6 +123,12 @@ func (a *App) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs 
 	}
 	if io != nil {
 		io.runDir = kr.dir
+	}
+	if a.kind != dfk.JoinApp {
+		ev := kr.cfg.executor(cmp.Or(label, kr.defaultLabel))
+		if c.mpi, err = resourceSpec(c.special["parsl_resource_specification"], ev); err != nil {
+			return nil, fmt.Errorf("%s: %w", a.fn.Name(), err)
+		}
 	}
 	key := a.keyFunc(s, kr, c)
 	if key != nil {

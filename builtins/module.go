@@ -34,6 +34,7 @@ func Predeclared(argv []string) starlark.StringDict {
 		"ThreadPoolExecutor":     starlark.NewBuiltin("ThreadPoolExecutor", newThreadPoolExecutor),
 		"BasicMemoizer":          starlark.NewBuiltin("BasicMemoizer", newBasicMemoizer),
 		"HighThroughputExecutor": starlark.NewBuiltin("HighThroughputExecutor", newHighThroughputExecutor),
+		"MPIExecutor":            starlark.NewBuiltin("MPIExecutor", newMPIExecutor),
 		"LocalProvider":          starlark.NewBuiltin("LocalProvider", newLocalProvider),
 		"get_all_checkpoints":    starlark.NewBuiltin("get_all_checkpoints", getAllCheckpoints),
 		"get_last_checkpoint":    starlark.NewBuiltin("get_last_checkpoint", getLastCheckpoint),

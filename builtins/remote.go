@@ -94,6 +94,9 @@ func (r *remoteCall) Encode() (*htex.Task, error) {
 	}
 	t := &htex.Task{Kind: htex.KindPython, App: r.app.fn.Name(), Func: r.app.fn.Name(),
 		BundleHash: r.bundle.hash, Bundle: r.bundle.data, Walltime: c.walltime}
+	if c.mpi != nil {
+		t.Env = c.mpi.Env() // the worker places the task by it
+	}
 	if t.Args, err = r.codec.Marshal(args); err != nil {
 		return nil, r.travelError(args, kwargs, err)
 	}

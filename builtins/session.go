@@ -215,7 +215,7 @@ func (s *Session) startLocked(cfg *Config) (*kernelRun, error) {
 			return nil, err
 		}
 		exs = append(exs, ex)
-		if _, ok := ev.(*HighThroughputExecutor); ok {
+		if sendsToWorkers(ev) {
 			remote[ev.label()] = true
 		}
 	}

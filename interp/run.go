@@ -37,7 +37,7 @@ func FileOptions() *syntax.FileOptions {
 func Modules() ModuleTable {
 	apps := map[string]string{"python_app": "python_app", "bash_app": "bash_app", "join_app": "join_app"}
 	parsl := map[string]string{"Config": "Config", "File": "File", "ThreadPoolExecutor": "ThreadPoolExecutor", "BasicMemoizer": "BasicMemoizer",
-		"HighThroughputExecutor": "HighThroughputExecutor"}
+		"HighThroughputExecutor": "HighThroughputExecutor", "MPIExecutor": "MPIExecutor"}
 	htexNames := map[string]string{"HighThroughputExecutor": "HighThroughputExecutor"}
 	launcherNames := map[string]string{"SingleNodeLauncher": "SingleNodeLauncher", "SimpleLauncher": "SimpleLauncher",
 		"SrunLauncher": "SrunLauncher", "MpiExecLauncher": "MpiExecLauncher"}
@@ -51,9 +51,10 @@ func Modules() ModuleTable {
 		"parsl.app.app": {Names: apps},
 		"parsl.config":  {Names: map[string]string{"Config": "Config"}},
 		"parsl.executors": {Names: map[string]string{"ThreadPoolExecutor": "ThreadPoolExecutor",
-			"HighThroughputExecutor": "HighThroughputExecutor"}},
-		"parsl.executors.high_throughput":          {Names: map[string]string{}},
-		"parsl.executors.high_throughput.executor": {Names: htexNames},
+			"HighThroughputExecutor": "HighThroughputExecutor", "MPIExecutor": "MPIExecutor"}},
+		"parsl.executors.high_throughput.mpi_executor": {Names: map[string]string{"MPIExecutor": "MPIExecutor"}},
+		"parsl.executors.high_throughput":              {Names: map[string]string{}},
+		"parsl.executors.high_throughput.executor":     {Names: htexNames},
 		"parsl.providers": {Names: map[string]string{"LocalProvider": "LocalProvider",
 			"SlurmProvider": "SlurmProvider"}},
 		"parsl.providers.slurm":       {Names: map[string]string{}},

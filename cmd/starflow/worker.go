@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"os/signal"
 	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/hashicorp/go-hclog"
 	"go.starlark.net/starlark"
@@ -18,6 +20,7 @@ import (
 
 	"github.com/starflow-hpc/starflow/builtins"
 	"github.com/starflow-hpc/starflow/executors/htex"
+	"github.com/starflow-hpc/starflow/executors/mpi"
 	"github.com/starflow-hpc/starflow/interp"
 )
 
@@ -39,6 +42,7 @@ type workerCmd struct {
 	Debug             bool     `help:"Log at debug level (worker_debug=True)."`
 	CPUAffinity       string   `default:"none" help:"cpu_affinity: pin each slot to CPUs as Parsl does (none, block, block-reverse, alternating, list:...)."`
 	Logdir            string   `help:"Write the log to DIR/block-<id>/worker.log instead of stderr (worker_logdir_root)." placeholder:"DIR"`
+	MPILauncher       string   `name:"mpi-launcher" help:"MPI mode (enable_mpi_mode): be the block's one manager and start each task's ranks on whole nodes of it with this launcher (srun, mpiexec or aprun)." placeholder:"LAUNCHER"`
 }
 
 func (w *workerCmd) Run(g *globals) error {
@@ -64,6 +68,11 @@ func (w *workerCmd) Run(g *globals) error {
 		Addrs: w.Addr, RunID: w.RunID, Secret: strings.TrimSpace(string(secret)),
 		Fingerprint: w.Fingerprint, Unencrypted: w.Unencrypted, BlockID: w.BlockID,
 		Slots: w.slots(len(accel)), Accelerators: accel, Logger: logger,
+	}
+	if w.MPILauncher != "" {
+		if cfg.MPI, err = mpiConfig(w.MPILauncher, logger); err != nil {
+			return fmt.Errorf("worker: %w", err)
+		}
 	}
 	pins, err := slotCPUs(w.CPUAffinity, cfg.Slots)
 	if err != nil {
@@ -188,4 +197,32 @@ func (p *pinnedRunner) Run(ctx context.Context, t *htex.Task, env htex.SlotEnv) 
 		runtime.UnlockOSThread()
 	}
 	return res
+}
+
+// mpiConfig is MPI mode's view of the block: the nodes of the batch job
+// this worker runs in, and which MPI library mpiexec belongs to, since
+// Open MPI's mpiexec takes other options than MPICH's (every task gets
+// an mpiexec prefix, whatever mpi_launcher says).
+func mpiConfig(launcher string, log hclog.Logger) (*htex.MPIConfig, error) {
+	l, err := mpi.ParseLauncher(launcher)
+	if err != nil {
+		return nil, err
+	}
+	host, _ := os.Hostname()
+	nodes, source, err := mpi.DiscoverNodes(mpi.Host{Getenv: os.Getenv, ReadFile: os.ReadFile, Hostname: host})
+	if err != nil {
+		return nil, fmt.Errorf("MPI mode: find this block's nodes: %w", err)
+	}
+	flavor := mpi.Hydra
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	// A missing mpiexec is not an error here: a site using srun may have
+	// none, and then the Hydra form, Parsl's, is as good as any.
+	probe := exec.CommandContext(ctx, "mpiexec", "--version")
+	probe.WaitDelay = time.Second // a daemon it left holding the pipe must not hold the worker
+	if out, err := probe.CombinedOutput(); err == nil {
+		flavor = mpi.FlavorOf(string(out))
+	}
+	log.Info("MPI mode", "launcher", l, "nodes", strings.Join(nodes, ","), "node_source", source, "mpiexec", flavor.String())
+	return &htex.MPIConfig{Launcher: l, Flavor: flavor, Nodes: nodes}, nil
 }

@@ -10,11 +10,14 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/hashicorp/go-hclog"
+
+	"github.com/starflow-hpc/starflow/executors/mpi"
 )
 
 // WorkerConfig configures one worker process: what `starflow worker`
@@ -36,6 +39,17 @@ type WorkerConfig struct {
 	Accelerators []string
 	DialTimeout  time.Duration // per address, handshake included; 10 s
 	Logger       hclog.Logger
+	// MPI, when set, is MPI mode (enable_mpi_mode): this worker is its
+	// block's one manager and runs each task on whole nodes of the block.
+	MPI *MPIConfig
+}
+
+// MPIConfig is a worker's MPI mode: its block's nodes and how a task
+// starts its ranks on them.
+type MPIConfig struct {
+	Launcher mpi.Launcher
+	Flavor   mpi.Flavor // of mpiexec, whose options differ by library
+	Nodes    []string   // the block's, in the batch system's order
 }
 
 // SlotEnv describes the slot a task runs in.
@@ -45,6 +59,9 @@ type SlotEnv struct {
 	PoolID      string // PARSL_WORKER_POOL_ID: the interchange's id for this worker
 	BlockID     string // PARSL_WORKER_BLOCK_ID
 	Accelerator string // "" when the worker has none
+	// MPI is the task's placement in MPI mode: its nodes and launcher
+	// prefixes (PARSL_MPI_PREFIX and the rest).
+	MPI []string
 }
 
 // Environ is the slot's environment as Parsl's workers set it.
@@ -59,7 +76,7 @@ func (s SlotEnv) Environ() []string {
 		env = append(env, "CUDA_VISIBLE_DEVICES="+a, "ROCR_VISIBLE_DEVICES="+a,
 			"ZE_AFFINITY_MASK="+a, "ZE_ENABLE_PCI_ID_DEVICE_ORDER=1")
 	}
-	return env
+	return append(env, s.MPI...)
 }
 
 // Runner runs tasks on a worker (the Starlark side implements it). Run
@@ -122,6 +139,9 @@ func (cfg *WorkerConfig) check() ([]byte, *tls.Config, error) {
 	}
 	if cfg.DialTimeout <= 0 {
 		cfg.DialTimeout = 10 * time.Second
+	}
+	if cfg.MPI != nil && len(cfg.MPI.Nodes) == 0 {
+		return nil, nil, errors.New("worker: MPI mode without nodes")
 	}
 	if cfg.Unencrypted {
 		return secret, nil, nil
@@ -257,12 +277,12 @@ func (w *worker) serve(ctx context.Context) error {
 	readErr := make(chan error, 1)
 	go func() { readErr <- w.read(runCtx, cancel) }()
 	var slots sync.WaitGroup
-	for rank := range w.cfg.Slots {
-		slots.Add(1)
-		go func() {
-			defer slots.Done()
-			w.slot(runCtx, rank)
-		}()
+	if w.cfg.MPI != nil {
+		slots.Go(func() { w.dispatchMPI(runCtx) })
+	} else {
+		for rank := range w.cfg.Slots {
+			slots.Go(func() { w.slot(runCtx, rank) })
+		}
 	}
 	quit, written := make(chan struct{}), make(chan struct{})
 	go w.write(quit, written)
@@ -372,6 +392,91 @@ func (w *worker) slot(ctx context.Context, rank int) {
 			return
 		}
 	}
+}
+
+// mpiTask is a task waiting in MPI mode's queue, with what it asked for.
+type mpiTask struct {
+	t    *Task
+	spec mpi.Spec
+}
+
+// dispatchMPI stands in for the slots in MPI mode. It queues each task
+// until enough of the block's nodes are free (mpi.Queue decides which
+// task goes next), runs it in a free slot with its nodes' launcher
+// prefixes in its environment, and gives the nodes back when it ends. It
+// returns once the tasks have stopped coming and every task it started
+// is done; when ctx ends, queued tasks are abandoned, and the interchange
+// counts them lost with this worker.
+func (w *worker) dispatchMPI(ctx context.Context) {
+	m := w.cfg.MPI
+	q := mpi.NewQueue[mpiTask](m.Nodes)
+	type ended struct {
+		rank  int
+		nodes []string
+	}
+	finished := make(chan ended)
+	ranks := make([]int, 0, w.cfg.Slots) // free slots, used last-in first-out
+	for r := w.cfg.Slots - 1; r >= 0; r-- {
+		ranks = append(ranks, r)
+	}
+	pool := strconv.FormatUint(w.wel.ManagerID, 10)
+	tasks, stop, running := w.tasks, ctx.Done(), 0
+	for {
+		for ctx.Err() == nil && len(ranks) > 0 {
+			mt, nodes, ok := q.Pop()
+			if !ok {
+				break
+			}
+			rank := ranks[len(ranks)-1]
+			ranks = ranks[:len(ranks)-1]
+			running++
+			env := SlotEnv{Rank: rank, Count: w.cfg.Slots, PoolID: pool, BlockID: w.cfg.BlockID,
+				MPI: mpi.Environ(m.Launcher, m.Flavor, mt.spec, nodes)}
+			w.log.Debug("MPI task placed", "task_id", mt.t.ID, "nodes", strings.Join(nodes, ","))
+			go func() {
+				w.reply(mt.t, w.run(ctx, mt.t, env))
+				finished <- ended{rank, nodes}
+			}()
+		}
+		if running == 0 && (tasks == nil && q.Len() == 0 || ctx.Err() != nil) {
+			return
+		}
+		select {
+		case t, ok := <-tasks:
+			if !ok {
+				tasks = nil
+				continue
+			}
+			if mt, err := w.mpiRequest(t, q.Nodes()); err != nil {
+				w.reply(t, &Result{Err: err})
+			} else {
+				q.Push(mt, mt.spec.Nodes)
+			}
+		case e := <-finished:
+			running--
+			ranks = append(ranks, e.rank)
+			q.Release(e.nodes)
+		case <-stop:
+			tasks, stop = nil, nil // from now on, only wait for the running tasks
+		}
+	}
+}
+
+// mpiRequest reads the resources a task asked for (its spec travels in
+// its environment) and refuses what this block cannot run.
+func (w *worker) mpiRequest(t *Task, blockNodes int) (mpiTask, *RemoteError) {
+	spec, ok, err := mpi.SpecFromEnv(t.Env)
+	switch {
+	case err != nil:
+		return mpiTask{}, &RemoteError{Kind: "InvalidResourceSpecification", Message: err.Error()}
+	case !ok:
+		return mpiTask{}, &RemoteError{Kind: "MissingResourceSpecification",
+			Message: mpi.ErrorPrefix + "this worker is in MPI mode and the task gave none; call the app with parsl_resource_specification={\"num_nodes\": ..., \"ranks_per_node\": ...}"}
+	case spec.Nodes > blockNodes:
+		return mpiTask{}, &RemoteError{Kind: "InvalidResourceSpecification",
+			Message: fmt.Sprintf("%snum_nodes is %d but this block has %d node(s): %s", mpi.ErrorPrefix, spec.Nodes, blockNodes, strings.Join(w.cfg.MPI.Nodes, ","))}
+	}
+	return mpiTask{t: t, spec: spec}, nil
 }
 
 // run calls the Runner; a panic fails the task, not the worker and every
