@@ -38,8 +38,8 @@ lint:
 	@./.ci/imports.sh
 
 # A real 3-node Slurm cluster on this machine for the Slurm tests (root);
-# see testing/slurm/README.md. Not yet started by .ci/run: no test needs it
-# until the SlurmProvider lands (issue 6).
+# see testing/slurm/README.md. .ci/run starts it before `make test`; tests
+# that need it skip with a message when `sinfo` does not answer.
 slurm-up:
 	bash testing/slurm/up.sh
 
