@@ -110,6 +110,7 @@ func (a *App) runBash(ctx context.Context, s *Session, v starlark.Value, io *bas
 		Env:           []string{"PARSL_WORKER_RANK=" + strconv.Itoa(env.Rank)},
 		Walltime:      walltime,
 		Tracker:       s.opts.Tracker,
+		TryID:         &bash.TryID{Task: env.ID, Try: env.Try},
 	}
 	if err := bash.Run(ctx, a.fn.Name(), spec); err != nil {
 		if spec.Stdout.Path != "" || spec.Stderr.Path != "" {

@@ -29,6 +29,7 @@ type Config struct {
 	checkpointMode   starlark.Value
 	mode             string // resolved checkpoint mode
 	checkpointPeriod time.Duration
+	monitoring       *MonitoringHub            // nil: no monitoring database
 	extra            map[string]starlark.Value // accepted Parsl parameters kept for display
 	frozen           bool
 }
@@ -79,6 +80,11 @@ func (c *Config) Attr(name string) (starlark.Value, error) {
 		return c.retryHandlerFn, nil
 	case "checkpoint_mode":
 		return c.checkpointMode, nil
+	case "monitoring":
+		if c.monitoring == nil {
+			return starlark.None, nil
+		}
+		return c.monitoring, nil
 	}
 	if v, ok := c.extra[name]; ok {
 		return v, nil
@@ -87,7 +93,7 @@ func (c *Config) Attr(name string) (starlark.Value, error) {
 }
 
 func (c *Config) AttrNames() []string {
-	names := []string{"app_cache", "checkpoint_mode", "executors", "retries", "retry_handler", "run_dir"}
+	names := []string{"app_cache", "checkpoint_mode", "executors", "monitoring", "retries", "retry_handler", "run_dir"}
 	for k := range c.extra {
 		names = append(names, k)
 	}
@@ -100,7 +106,7 @@ func (c *Config) AttrNames() []string {
 var configExtras = []string{
 	"checkpoint_files", "checkpoint_period", "dependency_resolver", "exit_mode",
 	"garbage_collect", "internal_tasks_max_threads", "strategy", "strategy_period",
-	"max_idletime", "monitoring", "usage_tracking", "initialize_logging",
+	"max_idletime", "usage_tracking", "initialize_logging",
 	"project_name", "std_autopath", "memoizer",
 }
 
@@ -113,11 +119,13 @@ func newConfig(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 		runDir                         = "runinfo"
 		appCache                       = true
 		ckptMode     starlark.Value    // nil: not given
+		monitor      starlark.Value    = starlark.None
 	)
 	c := &Config{extra: map[string]starlark.Value{}}
 	pairs := []any{
 		"executors?", &exList, "app_cache?", &appCache, "checkpoint_mode?", &ckptMode,
 		"retries?", &retries, "retry_handler?", &retryHandler, "run_dir?", &runDir,
+		"monitoring?", &monitor,
 	}
 	extraVals := make([]starlark.Value, len(configExtras))
 	for i, name := range configExtras {
@@ -158,6 +166,13 @@ func newConfig(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 			return nil, fmt.Errorf("%s: for parameter retry_handler: got %s, want a function(exception, task_record)", b.Name(), retryHandler.Type())
 		}
 		c.retryHandlerFn = fn
+	}
+	if monitor != starlark.None {
+		h, ok := monitor.(*MonitoringHub)
+		if !ok {
+			return nil, fmt.Errorf("%s: for parameter monitoring: got %s, want MonitoringHub(...) or None", b.Name(), monitor.Type())
+		}
+		c.monitoring = h
 	}
 	c.retries, c.runDir, c.appCache, c.checkpointMode = retries, runDir, appCache, ckptMode
 	period := c.extra["checkpoint_period"]

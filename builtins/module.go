@@ -42,6 +42,9 @@ func Predeclared(argv []string) starlark.StringDict {
 	for k, v := range launcherBuiltins() {
 		ctors[k] = v
 	}
+	for k, v := range monitoringBuiltins() {
+		ctors[k] = v
+	}
 	parslMembers := starlark.StringDict{
 		"load":                   starlark.NewBuiltin("load", parslLoad),
 		"dfk":                    starlark.NewBuiltin("dfk", parslDFK),

@@ -99,6 +99,7 @@ type kernelRun struct {
 	// gets.
 	remote       map[string]bool
 	defaultLabel string
+	monitor      *runMonitor // nil unless Config(monitoring=MonitoringHub(...))
 
 	// parsl.clear, DataFlowKernel.cleanup and Finish may each close the
 	// run; it is closed once and every caller sees how that went.
@@ -120,6 +121,10 @@ func NewSession(ctx context.Context, opts Options) *Session {
 	}
 	if opts.RunDirRoot == "" {
 		opts.RunDirRoot = "runinfo"
+	}
+	if opts.Tracker == nil {
+		// Resource monitoring learns of bash apps' process groups here.
+		opts.Tracker = bash.NewTracker()
 	}
 	return &Session{opts: opts, log: opts.Logger, ctx: ctx, codec: ValueCodec()}
 }
@@ -236,6 +241,10 @@ func (s *Session) startLocked(cfg *Config) (*kernelRun, error) {
 		m = newMemoizer(s, cfg, dir)
 		memoizer = m
 	}
+	mon, err := s.startMonitoring(cfg, dir, defaultLabel, remote)
+	if err != nil {
+		return nil, err
+	}
 	k, err := dfk.New(s.ctx, dfk.Config{
 		Memo:         memoizer,
 		Executors:    exs,
@@ -243,15 +252,20 @@ func (s *Session) startLocked(cfg *Config) (*kernelRun, error) {
 		LostRetries:  dfk.DefaultLostRetries,
 		RetryHandler: cfg.retryHandler(s),
 		Logger:       s.log.Named("dfk"),
-		Observer:     s.opts.Observer,
+		Observer:     observerOf(s.opts.Observer, mon),
 	})
 	if err != nil {
+		_ = mon.close()
 		return nil, err
 	}
-	kr := &kernelRun{k: k, cfg: cfg, dir: dir, start: time.Now(), memo: m, remote: remote, defaultLabel: defaultLabel}
+	kr := &kernelRun{k: k, cfg: cfg, dir: dir, start: time.Now(), memo: m, remote: remote, defaultLabel: defaultLabel, monitor: mon}
 	s.current = kr
 	s.runs = append(s.runs, kr)
-	s.log.Info("run started", "run_dir", dir, "executors", k.Labels(), "retries", cfg.retries)
+	script := ""
+	if len(s.opts.Argv) > 0 {
+		script = s.opts.Argv[0]
+	}
+	s.log.Info("run started", "run_dir", dir, "script", script, "executors", k.Labels(), "retries", cfg.retries)
 	return kr, nil
 }
 
@@ -286,7 +300,8 @@ func (s *Session) closeRun(kr *kernelRun) error {
 		if kr.memo != nil {
 			merr = kr.memo.close()
 		}
-		kr.closeErr = errors.Join(werr, serr, merr)
+		// After Shutdown: every event the run will send has been sent.
+		kr.closeErr = errors.Join(werr, serr, merr, kr.monitor.close())
 	})
 	return kr.closeErr
 }
@@ -343,6 +358,24 @@ func (s *Session) RunDirs() []string {
 	out := make([]string, len(s.runs))
 	for i, kr := range s.runs {
 		out[i] = kr.dir
+	}
+	return out
+}
+
+// RunInfo is one run folder of the session and the kernel that ran in it.
+type RunInfo struct {
+	Dir    string
+	Start  time.Time
+	Kernel *dfk.Kernel
+}
+
+// Runs describes the session's run folders, in the order they started.
+func (s *Session) Runs() []RunInfo {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make([]RunInfo, len(s.runs))
+	for i, kr := range s.runs {
+		out[i] = RunInfo{Dir: kr.dir, Start: kr.start, Kernel: kr.k}
 	}
 	return out
 }

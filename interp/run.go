@@ -62,6 +62,8 @@ func Modules() ModuleTable {
 		"parsl.providers.local":       {Names: map[string]string{}},
 		"parsl.providers.local.local": {Names: map[string]string{"LocalProvider": "LocalProvider"}},
 		"parsl.launchers":             {Names: launcherNames},
+		"parsl.monitoring":            {Names: map[string]string{"MonitoringHub": "MonitoringHub"}},
+		"parsl.monitoring.monitoring": {Names: map[string]string{"MonitoringHub": "MonitoringHub"}},
 		"parsl.launchers.launchers":   {Names: launcherNames},
 		"parsl.executors.threads":     {Names: map[string]string{"ThreadPoolExecutor": "ThreadPoolExecutor"}},
 		"parsl.data_provider":         {Names: map[string]string{}},

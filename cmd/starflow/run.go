@@ -165,6 +165,7 @@ func (r *runCmd) Run(g *globals) error {
 	if len(sum.unseen) > 0 {
 		fmt.Fprint(g.stderr, sum.failureReport())
 	}
+	recordRunEnd(session, r.Script, code, logger)
 	if code == exitUsage && sum.total == 0 {
 		// Nothing ran: leave no run folder behind.
 		logOut.Discard()

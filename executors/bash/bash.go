@@ -35,7 +35,14 @@ type Spec struct {
 	Dir string
 	// Tracker, if set, knows this command's process group while it runs.
 	Tracker *Tracker
+	// TryID names the task try the command runs for, so that the
+	// Tracker's watchers (resource monitoring) can tell whose group it
+	// is; nil means they are not told about this command.
+	TryID *TryID
 }
+
+// TryID names one try of one task, as the kernel numbers them.
+type TryID struct{ Task, Try int }
 
 // ExitFailure is Parsl's BashExitFailure: the command exited non-zero.
 type ExitFailure struct {
@@ -115,11 +122,14 @@ func Run(ctx context.Context, app string, s Spec) error {
 		return fmt.Errorf("start %s: %w", label(app), err)
 	}
 	if s.Tracker != nil {
-		s.Tracker.add(&g, cmd.Process.Pid)
-		defer s.Tracker.remove(&g)
+		s.Tracker.add(&g, cmd.Process.Pid, s.TryID)
 	}
 	g.finish(cmd.Process.Pid)
-	return result(ctx, runCtx, app, cmd.Wait())
+	err = cmd.Wait()
+	if s.Tracker != nil {
+		s.Tracker.remove(&g, s.TryID, cmd.ProcessState)
+	}
+	return result(ctx, runCtx, app, err)
 }
 
 // result turns cmd.Wait's error into Run's.

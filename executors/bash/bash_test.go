@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -472,5 +475,57 @@ func TestTrackerKillAll(t *testing.T) {
 	}
 	if n := tr.KillAll(); n != 0 {
 		t.Errorf("KillAll after exit signalled %d groups", n)
+	}
+}
+
+// recordingWatcher remembers what a Tracker told it.
+type recordingWatcher struct {
+	mu     sync.Mutex
+	events []string
+	pgids  []int
+}
+
+func (w *recordingWatcher) ProcessStarted(task, try, pgid int) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.events = append(w.events, fmt.Sprintf("started %d.%d", task, try))
+	w.pgids = append(w.pgids, pgid)
+}
+
+func (w *recordingWatcher) ProcessEnded(task, try, pgid int, state *os.ProcessState) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	w.events = append(w.events, fmt.Sprintf("ended %d.%d exit %d", task, try, state.ExitCode()))
+	w.pgids = append(w.pgids, pgid)
+}
+
+func TestTrackerTellsWatchersOfTries(t *testing.T) {
+	t.Parallel()
+	tr := NewTracker()
+	var w recordingWatcher
+	stop := tr.Watch(&w)
+	// The group's leader is the shell: $$ is the pgid the watcher gets.
+	pidFile := filepath.Join(t.TempDir(), "pid")
+	err := Run(context.Background(), "app", Spec{Command: "echo $$ > " + pidFile + "; exit 4", Tracker: tr, TryID: &TryID{Task: 7, Try: 1}})
+	var ef *ExitFailure
+	if !errors.As(err, &ef) || ef.Code != 4 {
+		t.Fatalf("Run = %v, want exit 4", err)
+	}
+	// A command that is no task's try is not reported.
+	if err := Run(context.Background(), "app", Spec{Command: "true", Tracker: tr}); err != nil {
+		t.Fatal(err)
+	}
+	stop()
+	if err := Run(context.Background(), "app", Spec{Command: "true", Tracker: tr, TryID: &TryID{Task: 8}}); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(pidFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	shell, _ := strconv.Atoi(strings.TrimSpace(string(b)))
+	want := []string{"started 7.1", "ended 7.1 exit 4"}
+	if !slices.Equal(w.events, want) || !slices.Equal(w.pgids, []int{shell, shell}) {
+		t.Errorf("watcher saw %q for pgids %v, want %q for %d", w.events, w.pgids, want, shell)
 	}
 }

@@ -57,25 +57,70 @@ func waitExited(pid int) error {
 
 // Tracker knows the process groups of the commands running now, so that a
 // host which must exit at once (a second Ctrl-C) can kill them first
-// instead of leaving them orphaned.
+// instead of leaving them orphaned, and tells its watchers about them.
 type Tracker struct {
-	mu     sync.Mutex
-	groups map[*group]int // group -> leader pid (= pgid)
+	mu       sync.Mutex
+	groups   map[*group]int // group -> leader pid (= pgid)
+	watchers []*watching
 }
+
+// Watcher learns when the process group of a task's command starts and
+// ends, so it can sample the group's resources meanwhile. Both are called
+// on the goroutine running the command and must not block.
+type Watcher interface {
+	ProcessStarted(task, try, pgid int)
+	// ProcessEnded comes once the leader was reaped; state has its exit
+	// status and rusage (which covers the children it waited for).
+	ProcessEnded(task, try, pgid int, state *os.ProcessState)
+}
+
+type watching struct{ w Watcher }
 
 // NewTracker returns an empty tracker.
 func NewTracker() *Tracker { return &Tracker{groups: make(map[*group]int)} }
 
-func (t *Tracker) add(g *group, pgid int) {
+// Watch tells w about every command with a TryID that starts from now on,
+// until the returned function is called.
+func (t *Tracker) Watch(w Watcher) (stop func()) {
+	entry := &watching{w}
 	t.mu.Lock()
-	t.groups[g] = pgid
+	t.watchers = append(t.watchers, entry)
 	t.mu.Unlock()
+	return func() {
+		t.mu.Lock()
+		defer t.mu.Unlock()
+		for i, e := range t.watchers {
+			if e == entry {
+				t.watchers = append(t.watchers[:i:i], t.watchers[i+1:]...)
+				return
+			}
+		}
+	}
 }
 
-func (t *Tracker) remove(g *group) {
+func (t *Tracker) add(g *group, pgid int, id *TryID) {
 	t.mu.Lock()
-	delete(t.groups, g)
+	t.groups[g] = pgid
+	watchers := t.watchers
 	t.mu.Unlock()
+	if id != nil {
+		for _, e := range watchers {
+			e.w.ProcessStarted(id.Task, id.Try, pgid)
+		}
+	}
+}
+
+func (t *Tracker) remove(g *group, id *TryID, state *os.ProcessState) {
+	t.mu.Lock()
+	pgid := t.groups[g]
+	delete(t.groups, g)
+	watchers := t.watchers
+	t.mu.Unlock()
+	if id != nil && state != nil {
+		for _, e := range watchers {
+			e.w.ProcessEnded(id.Task, id.Try, pgid, state)
+		}
+	}
 }
 
 // KillAll sends SIGKILL to every tracked group and returns how many it

@@ -1,0 +1,259 @@
+package monitoring
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"os/user"
+	"sync"
+	"time"
+
+	"github.com/hashicorp/go-hclog"
+
+	"github.com/starflow-hpc/starflow/dfk"
+)
+
+// DefaultFlushInterval is how long an event waits in memory at most before
+// it is written: what a crash can lose. Parsl batches for one second too.
+const DefaultFlushInterval = time.Second
+
+// DefaultResourceInterval is Parsl's resource_monitoring_interval.
+const DefaultResourceInterval = 30 * time.Second
+
+const (
+	// wakeAt is the backlog that wakes the writer before its interval:
+	// big enough that a transaction's fixed cost is spread over many rows.
+	wakeAt = 1 << 14
+	// maxBacklog bounds memory when tasks finish faster than SQLite can
+	// write them (a no-op task does, ten times over): producers then wait
+	// for the writer. 65,536 events are ~7 MB; a 1M-task run would
+	// otherwise queue ~400 MB of them.
+	maxBacklog = 1 << 16
+)
+
+// Options configure a Recorder.
+type Options struct {
+	Path            string // the database file, runinfo/NNN/monitoring.db
+	RunDir          string // workflow.rundir
+	WorkflowName    string // workflow.workflow_name: the script's name unless the user named it
+	WorkflowVersion string
+	// DefaultExecutor is the label of the executor a task with no
+	// executor of its own ("" in dfk.Event) runs on.
+	DefaultExecutor string
+	// Remote holds the labels of executors whose tries run in other
+	// processes (HTEX workers): their resources are not sampled here.
+	Remote map[string]bool
+	// Resources enables resource monitoring: a bash try's process group
+	// gets a row when it ends, and with ResourceInterval > 0 every
+	// running try's processes are sampled that often.
+	Resources        bool
+	ResourceInterval time.Duration
+	FlushInterval    time.Duration // 0: DefaultFlushInterval
+	Logger           hclog.Logger  // nil: discard
+	Debug            bool          // log every batch written (MonitoringHub's monitoring_debug)
+}
+
+// Recorder is a dfk.Observer that records a run into its monitoring
+// database. TaskEvent only copies the event into memory; a writer
+// goroutine, started by NewRecorder and stopped by Close, writes what
+// accumulated in one transaction per batch. The database is in WAL mode,
+// so a crash loses at most the batch being written and leaves the file
+// readable.
+type Recorder struct {
+	opts  Options
+	runID string
+	log   hclog.Logger
+	db    *sql.DB
+
+	mu     sync.Mutex
+	full   *sync.Cond // producers wait here while the backlog is at maxBacklog
+	buf    []event
+	closed bool
+
+	procs procQueue // bash process groups starting and ending (resource.go)
+
+	wake chan struct{} // capacity 1: the backlog reached wakeAt
+	stop chan struct{} // closed by Close
+	done chan struct{} // closed when the writer has written everything
+
+	w *writer // owned by the writer goroutine
+
+	closeOnce sync.Once
+	closeErr  error
+}
+
+var _ dfk.Observer = (*Recorder)(nil)
+
+// event is a dfk.Event copied off the hot path: the writer formats it.
+type event struct {
+	at       int64 // unix nanoseconds
+	id       int
+	try      int32
+	state    dfk.State
+	kind     dfk.Kind
+	memo     bool
+	app      string
+	executor string
+	deps     []int // the kernel allocates them for this event and never changes them
+	err      error
+	where    *dfk.Where // nil unless the executor said where the try runs
+}
+
+// NewRecorder creates the database at opts.Path, records the run's start
+// and starts the writer.
+func NewRecorder(ctx context.Context, opts Options) (*Recorder, error) {
+	if opts.FlushInterval <= 0 {
+		opts.FlushInterval = DefaultFlushInterval
+	}
+	if opts.Logger == nil {
+		opts.Logger = hclog.NewNullLogger()
+	}
+	db, err := OpenWrite(ctx, opts.Path)
+	if err != nil {
+		return nil, err
+	}
+	r := &Recorder{
+		opts:  opts,
+		runID: newRunID(),
+		log:   opts.Logger,
+		db:    db,
+		wake:  make(chan struct{}, 1),
+		stop:  make(chan struct{}),
+		done:  make(chan struct{}),
+	}
+	r.full = sync.NewCond(&r.mu)
+	r.w, err = newWriter(ctx, r)
+	if err != nil {
+		db.Close()
+		return nil, err
+	}
+	go r.run()
+	return r, nil
+}
+
+// RunID is workflow.run_id (a random UUID, as Parsl's).
+func (r *Recorder) RunID() string { return r.runID }
+
+// TaskEvent records one transition. It never does I/O; it waits only when
+// the writer is maxBacklog events behind.
+func (r *Recorder) TaskEvent(e *dfk.Event) {
+	ev := event{at: time.Now().UnixNano(), id: e.ID, try: int32(e.Try), state: e.State, kind: e.Kind,
+		memo: e.Memo, app: e.App, executor: e.Executor, deps: e.Deps, err: e.Err}
+	if e.Where != (dfk.Where{}) {
+		w := e.Where
+		ev.where = &w
+	}
+	r.mu.Lock()
+	for len(r.buf) >= maxBacklog && !r.closed {
+		r.full.Wait()
+	}
+	if r.closed {
+		r.mu.Unlock()
+		return
+	}
+	r.buf = append(r.buf, ev)
+	n := len(r.buf)
+	r.mu.Unlock()
+	if n == wakeAt {
+		select {
+		case r.wake <- struct{}{}:
+		default:
+		}
+	}
+}
+
+// take hands the writer the backlog and gives producers spare to fill.
+func (r *Recorder) take(spare []event) []event {
+	r.mu.Lock()
+	out := r.buf
+	r.buf = spare[:0]
+	r.full.Broadcast()
+	r.mu.Unlock()
+	return out
+}
+
+// run is the writer goroutine.
+func (r *Recorder) run() {
+	defer close(r.done)
+	flush := time.NewTicker(r.opts.FlushInterval)
+	defer flush.Stop()
+	var sample <-chan time.Time
+	if r.opts.Resources && r.opts.ResourceInterval > 0 {
+		t := time.NewTicker(r.opts.ResourceInterval)
+		defer t.Stop()
+		sample = t.C
+	}
+	var spare []event
+	for {
+		stopping := false
+		sampleNow := false
+		select {
+		case <-r.stop:
+			stopping = true
+		case <-r.wake:
+		case <-flush.C:
+		case <-sample:
+			sampleNow = true
+		}
+		batch := r.take(spare)
+		r.w.apply(batch, r.procs.take())
+		if sampleNow {
+			r.w.sample(time.Now())
+		}
+		r.w.commit()
+		clear(batch) // drop references to errors and deps
+		spare = batch
+		if stopping {
+			return
+		}
+	}
+}
+
+// Close writes what is left, marks the run completed and closes the
+// database. Events after Close are dropped. It is safe to
+// call more than once.
+func (r *Recorder) Close() error {
+	r.closeOnce.Do(func() {
+		close(r.stop)
+		<-r.done
+		r.mu.Lock()
+		r.closed = true
+		r.full.Broadcast()
+		r.mu.Unlock()
+		// Events that arrived between the writer's last take and closed.
+		r.w.apply(r.take(nil), r.procs.take())
+		r.w.commit()
+		r.closeErr = errors.Join(r.w.err, r.w.finish(time.Now()), r.db.Close())
+		if r.closeErr != nil {
+			r.closeErr = fmt.Errorf("monitoring: %s: %w", r.opts.Path, r.closeErr)
+		}
+	})
+	return r.closeErr
+}
+
+// newRunID returns a random version 4 UUID, the form Parsl's run ids take.
+func newRunID() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	b[6] = b[6]&0x0f | 0x40
+	b[8] = b[8]&0x3f | 0x80
+	return fmt.Sprintf("%x-%x-%x-%x-%x", b[0:4], b[4:6], b[6:8], b[8:10], b[10:16])
+}
+
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil {
+		return "localhost"
+	}
+	return h
+}
+
+func username() string {
+	if u, err := user.Current(); err == nil {
+		return u.Username
+	}
+	return os.Getenv("USER")
+}

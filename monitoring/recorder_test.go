@@ -1,0 +1,226 @@
+package monitoring_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"reflect"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/starflow-hpc/starflow/dfk"
+	"github.com/starflow-hpc/starflow/executors/threadpool"
+	"github.com/starflow-hpc/starflow/monitoring"
+)
+
+// runKnownTasks runs, on a real kernel recording into a new database:
+// task 0 succeeds, task 1 fails once and succeeds on its retry, task 2
+// fails on every try, task 3 depends on 2 (dep_fail), task 4 depends on 0
+// and succeeds. It returns the database's path, closed.
+func runKnownTasks(t *testing.T, opts monitoring.Options) string {
+	t.Helper()
+	ctx := context.Background()
+	if opts.Path == "" {
+		opts.Path = filepath.Join(t.TempDir(), monitoring.FileName)
+	}
+	opts.DefaultExecutor = "pool"
+	rec, err := monitoring.NewRecorder(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pool, err := threadpool.New("pool", 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := dfk.New(ctx, dfk.Config{Executors: []dfk.Executor{pool}, Retries: 1, Observer: rec})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var flaky atomic.Int32
+	ok := func(context.Context, dfk.Env) (any, error) { return 1, nil }
+	f0 := k.Submit(dfk.Spec{App: "good", Run: ok})
+	k.Submit(dfk.Spec{App: "flaky", Run: func(context.Context, dfk.Env) (any, error) {
+		if flaky.Add(1) == 1 {
+			return nil, errors.New("first try fails")
+		}
+		return 2, nil
+	}})
+	f2 := k.Submit(dfk.Spec{App: "bad", Run: func(context.Context, dfk.Env) (any, error) {
+		return nil, errors.New("always fails")
+	}})
+	k.Submit(dfk.Spec{App: "after_bad", Deps: []*dfk.Future{f2}, Run: ok})
+	k.Submit(dfk.Spec{App: "after_good", Deps: []*dfk.Future{f0}, Run: ok})
+	if err := k.WaitAll(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := k.Shutdown(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	return opts.Path
+}
+
+func TestRecorderWritesKnownTasks(t *testing.T) {
+	t.Parallel()
+	path := runKnownTasks(t, monitoring.Options{WorkflowName: "known.star", RunDir: "runinfo/000"})
+	db, err := monitoring.OpenReadOnly(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+
+	type taskRow struct {
+		id                int
+		app, status       string
+		fails             int
+		cost              float64
+		depends           sql.NullString
+		submitted, output sql.NullString
+	}
+	got := queryRows(t, db, `SELECT task_id, task_func_name, task_status_name, task_fail_count, task_fail_cost,
+		task_depends, task_time_submitted, task_time_returned FROM task ORDER BY task_id`,
+		func(rows *sql.Rows) (taskRow, error) {
+			var r taskRow
+			err := rows.Scan(&r.id, &r.app, &r.status, &r.fails, &r.cost, &r.depends, &r.submitted, &r.output)
+			return r, err
+		})
+	want := []struct {
+		app, status string
+		fails       int
+		depends     string
+	}{
+		{"good", "exec_done", 0, ""},
+		{"flaky", "exec_done", 1, ""},
+		{"bad", "failed", 2, ""},
+		{"after_bad", "dep_fail", 0, "2"},
+		{"after_good", "exec_done", 0, "0"},
+	}
+	if len(got) != len(want) {
+		t.Fatalf("task rows = %d, want %d: %+v", len(got), len(want), got)
+	}
+	for i, w := range want {
+		g := got[i]
+		if g.id != i || g.app != w.app || g.status != w.status || g.fails != w.fails || g.cost != float64(w.fails) ||
+			g.depends.String != w.depends || !g.submitted.Valid || !g.output.Valid {
+			t.Errorf("task %d = %+v, want %+v", i, g, w)
+		}
+	}
+
+	tries := queryRows(t, db, `SELECT task_id, try_id, task_try_status_name, task_executor,
+		coalesce(task_fail_history, ''), task_try_time_launched IS NOT NULL AND task_try_time_returned IS NOT NULL
+		FROM try ORDER BY task_id, try_id`,
+		func(rows *sql.Rows) ([6]any, error) {
+			var id, try int
+			var status, executor, history string
+			var timed bool
+			err := rows.Scan(&id, &try, &status, &executor, &history, &timed)
+			return [6]any{id, try, status, executor, history, timed}, err
+		})
+	wantTries := [][6]any{
+		{0, 0, "exec_done", "pool", "", true},
+		{1, 0, "failed", "pool", "first try fails", true},
+		{1, 1, "exec_done", "pool", "", true},
+		{2, 0, "failed", "pool", "always fails", true},
+		{2, 1, "failed", "pool", "task 2 (bad): always fails", true},
+		{4, 0, "exec_done", "pool", "", true},
+	}
+	if !reflect.DeepEqual(tries, wantTries) {
+		t.Errorf("tries:\n got %v\nwant %v", tries, wantTries)
+	}
+
+	// Every transition, in order, per task.
+	statuses := map[int][]string{}
+	for _, r := range queryRows(t, db, `SELECT task_id, task_status_name || '/' || try_id FROM status ORDER BY rowid`,
+		func(rows *sql.Rows) ([2]any, error) {
+			var id int
+			var s string
+			err := rows.Scan(&id, &s)
+			return [2]any{id, s}, err
+		}) {
+		statuses[r[0].(int)] = append(statuses[r[0].(int)], r[1].(string))
+	}
+	wantStatus := map[int][]string{
+		0: {"pending/0", "launched/0", "running/0", "exec_done/0"},
+		1: {"pending/0", "launched/0", "running/0", "launched/1", "running/1", "exec_done/1"},
+		2: {"pending/0", "launched/0", "running/0", "launched/1", "running/1", "failed/1"},
+		3: {"pending/0", "dep_fail/0"},
+		4: {"pending/0", "launched/0", "running/0", "exec_done/0"},
+	}
+	if !reflect.DeepEqual(statuses, wantStatus) {
+		t.Errorf("status:\n got %v\nwant %v", statuses, wantStatus)
+	}
+
+	var name, rundir string
+	var done, failed int
+	var completed sql.NullString
+	err = db.QueryRow(`SELECT workflow_name, rundir, tasks_completed_count, tasks_failed_count, time_completed FROM workflow`).
+		Scan(&name, &rundir, &done, &failed, &completed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if name != "known.star" || rundir != "runinfo/000" || done != 3 || failed != 2 || !completed.Valid {
+		t.Errorf("workflow = %q %q done=%d failed=%d completed=%v", name, rundir, done, failed, completed)
+	}
+}
+
+// queryRows runs q and scans every row with scan.
+func queryRows[T any](t *testing.T, db *sql.DB, q string, scan func(*sql.Rows) (T, error)) []T {
+	t.Helper()
+	rows, err := db.Query(q)
+	if err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, v)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	return out
+}
+
+// A Recorder keeps up with a burst larger than its backlog bound, and
+// events after Close are dropped rather than blocking.
+func TestRecorderBackpressureAndClose(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), monitoring.FileName)
+	rec, err := monitoring.NewRecorder(ctx, monitoring.Options{Path: path, DefaultExecutor: "x", FlushInterval: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 150_000
+	for i := range n {
+		rec.TaskEvent(&dfk.Event{ID: i, App: "a", State: dfk.Pending})
+		rec.TaskEvent(&dfk.Event{ID: i, App: "a", State: dfk.DepFail})
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	rec.TaskEvent(&dfk.Event{ID: n, App: "a", State: dfk.Pending})
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := monitoring.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	var tasks, statuses int
+	if err := db.QueryRow(`SELECT (SELECT count(*) FROM task), (SELECT count(*) FROM status)`).Scan(&tasks, &statuses); err != nil {
+		t.Fatal(err)
+	}
+	if tasks != n || statuses != 2*n {
+		t.Errorf("tasks = %d, statuses = %d; want %d, %d", tasks, statuses, n, 2*n)
+	}
+}
