@@ -25,6 +25,8 @@ bench: build
 	$(GO) run ./bench -bin $(BIN) -out bench/results.json
 	@echo "== interchange with 1,000 simulated workers x 4 slots, 1,000,000 no-op tasks (issue 5)"
 	$(GO) test -run '^$$' -bench ThousandWorkers -benchtime 1x ./executors/htex/
+	@echo "== dashboard run page, 100,000-task run: first byte and whole page, medians in ms (issue 7)"
+	$(GO) test -run '^$$' -bench RunPage -benchtime 20x ./monitoring/web/
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi

@@ -25,12 +25,13 @@ const (
 var version = "dev"
 
 type cli struct {
-	Run     runCmd     `cmd:"" help:"Run a workflow script."`
-	Check   checkCmd   `cmd:"" help:"Check a script and the libraries it loads without running anything."`
-	Runs    runsCmd    `cmd:"" help:"List past runs: id, script, start, duration, tasks, exit status."`
-	Memo    memoCmd    `cmd:"" help:"List, show, clear and compact the project's memo store."`
-	Version versionCmd `cmd:"" help:"Print starflow's version."`
-	Worker  workerCmd  `cmd:"" hidden:"" help:"Serve a HighThroughputExecutor's tasks (started by its provider)."`
+	Run       runCmd       `cmd:"" help:"Run a workflow script."`
+	Check     checkCmd     `cmd:"" help:"Check a script and the libraries it loads without running anything."`
+	Runs      runsCmd      `cmd:"" help:"List past runs: id, script, start, duration, tasks, exit status."`
+	Memo      memoCmd      `cmd:"" help:"List, show, clear and compact the project's memo store."`
+	Version   versionCmd   `cmd:"" help:"Print starflow's version."`
+	Visualize visualizeCmd `cmd:"" help:"Serve a web dashboard of the runs' monitoring databases (this machine only, by default)."`
+	Worker    workerCmd    `cmd:"" hidden:"" help:"Serve a HighThroughputExecutor's tasks (started by its provider)."`
 }
 
 const description = `starflow runs Parsl-style workflows written in Starlark.
