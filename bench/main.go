@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -143,6 +144,12 @@ func printTable(out io.Writer, results []result, quick bool) {
 	fmt.Fprintln(out, "bash_true_baseline = `/bin/bash -c true` run from Go, one process per core at a time, paired run for run with bash_true_2k.")
 	fmt.Fprintln(out, "memo_hits_100k times the second run in a folder (every task a hit); memo_task_exit_100k a first run, against its _uncached twin without cache=True, paired run for run.")
 	fmt.Fprintln(out, "memo_bytes_per_entry = disk space of the store after a first run and `starflow memo gc`, over its entries.")
+	if slices.ContainsFunc(results, func(r result) bool { return strings.HasPrefix(r.Name, "slurm_") }) {
+		// The Slurm rows time part of a run, not the whole process.
+		fmt.Fprintln(out, "sbatch_wait_baseline = `sbatch --wait --wrap=true` of a one-node job on the test cluster, paired run for run with slurm_first_result.")
+		fmt.Fprintln(out, "slurm_first_result: median s from `starflow run` starting to its first result with one Slurm block; measured = that over sbatch_wait_baseline's median.")
+		fmt.Fprintln(out, "slurm_noop_10k: median s and tasks/s from the moment a worker of each of its 3 blocks has connected to the last result.")
+	}
 }
 
 // writeColumns aligns the first column left and the rest right, as numbers
@@ -183,6 +190,8 @@ func describe(metric string, v float64) string {
 		return fmt.Sprintf("%.2fx baseline", v)
 	case "ratio_to_uncached":
 		return fmt.Sprintf("%.2fx uncached", v)
+	case "ratio_to_sbatch_wait":
+		return fmt.Sprintf("%.2fx sbatch --wait", v)
 	case "store_bytes_per_entry":
 		return fmt.Sprintf("%.0f B/entry", v)
 	}

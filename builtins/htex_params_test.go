@@ -269,3 +269,35 @@ func TestWorkerArgs(t *testing.T) {
 		t.Errorf("address=login1: --addr %q, want login1:4242", given)
 	}
 }
+
+// TestSlotsPerBlock: the strategy counts a block's slots as a worker per
+// node, each with its slots; in MPI mode a block has one manager, so its
+// slots are max_workers_per_block whatever nodes_per_block says.
+func TestSlotsPerBlock(t *testing.T) {
+	t.Parallel()
+	const threeNodes = "provider=SlurmProvider(nodes_per_block=3, launcher=SimpleLauncher())"
+	tests := []struct {
+		expr string
+		want int
+	}{
+		{"HighThroughputExecutor(max_workers_per_node=2, " + threeNodes + ")", 6},
+		{"HighThroughputExecutor(max_workers_per_node=2, enable_mpi_mode=True, " + threeNodes + ")", 2},
+		{"MPIExecutor(max_workers_per_block=2, " + threeNodes + ")", 2},
+	}
+	for _, tt := range tests {
+		v, err := evalMPI(t, tt.expr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		h, ok := v.(*HighThroughputExecutor)
+		if m, isMPI := v.(*MPIExecutor); isMPI {
+			h, ok = m.HighThroughputExecutor, true
+		}
+		if !ok {
+			t.Fatalf("%s: got a %s", tt.expr, v.Type())
+		}
+		if got := h.slotsPerBlock(2); got != tt.want {
+			t.Errorf("%s: a block of workers with 2 slots runs %d tasks at once, want %d", tt.expr, got, tt.want)
+		}
+	}
+}

@@ -393,6 +393,17 @@ func (r *htexRun) Shutdown(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// slotsPerBlock is how many tasks a block runs at once, given the slots
+// of one of its workers: a worker per node, except in MPI mode, where a
+// block has one manager whatever its nodes (a task takes whole nodes of
+// it), so a block runs max_workers_per_block tasks.
+func (h *HighThroughputExecutor) slotsPerBlock(workerSlots int) int {
+	if h.mpiMode {
+		return workerSlots
+	}
+	return workerSlots * max(h.provider.blockSettings().NodesPerBlock, 1)
+}
+
 // Snapshot implements scaling.Target. A block told to drain (drain_period
 // before its walltime) is reported Completing: it serves no new task, so
 // the strategy replaces it while work waits, and never picks it for
@@ -418,8 +429,7 @@ func (r *htexRun) Snapshot(ctx context.Context) (scaling.State, error) {
 		slots = r.h.slotsPerNode()
 	}
 	now := time.Now()
-	st := scaling.State{Outstanding: r.Outstanding(),
-		SlotsPerBlock: slots * max(r.h.provider.blockSettings().NodesPerBlock, 1)}
+	st := scaling.State{Outstanding: r.Outstanding(), SlotsPerBlock: r.h.slotsPerBlock(slots)}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	for _, b := range bs {

@@ -153,13 +153,6 @@ func TestSlurmNoLeak(t *testing.T) {
 // scancel, as walltime or a node failure would) is replaced, and the
 // tasks it held run again there without spending a retry (retries=0).
 func TestSlurmScancelMidRun(t *testing.T) {
-	// The interchange half is in: a result of Kind htex.KindWorkerStopped
-	// is a lost try, retried for free (executors/htex/slurm_lost_test.go).
-	// The worker half is not: on SIGTERM from Slurm, the worker still
-	// answers the tasks it cancels as app failures ("bash app gated
-	// cancelled: terminated signal received", or exit code 143 when the
-	// signal reaches the bash child first), so they spend a retry.
-	t.Skip("waiting for the worker half: executors/htex/worker.go must answer the tasks it gives up on its own SIGTERM with Kind htex.KindWorkerStopped")
 	r := slurmBG(t, gatedSlurm)
 	r.until(t, "both apps running on the first block", 6*hangLimit, func() bool { return len(r.started()) == 2 })
 	first := r.jobs()
@@ -188,6 +181,11 @@ func TestSlurmScancelMidRun(t *testing.T) {
 	}
 	if !strings.Contains(r.log(), "manager lost") && !strings.Contains(r.log(), "worker lost") {
 		t.Errorf("the log does not say the first block's worker was lost\n%s", r.log())
+	}
+	// Each app lost once, with the block: a worker that is stopping must
+	// not be sent the retries (it says goodbye at once on SIGTERM).
+	if n := strings.Count(r.log(), "task lost with its resources"); n != 2 {
+		t.Errorf("%d tries lost, want 2 (one per app)\n%s", n, r.log())
 	}
 	noJobsLeft(t, r)
 }

@@ -84,7 +84,7 @@ func (w *workerCmd) Run(g *globals) error {
 	load := func(data []byte, thread *starlark.Thread) (*starlark.Function, error) {
 		return interp.LoadBundle(data, predeclared, thread)
 	}
-	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGINT, syscall.SIGTERM)
+	ctx, stop := stopOnSignal()
 	defer stop()
 	var runner htex.Runner = builtins.NewWorkerRunner(load, g.stdout, g.stderr)
 	if pins != nil {
@@ -96,6 +96,30 @@ func (w *workerCmd) Run(g *globals) error {
 		return fmt.Errorf("worker: %w", err)
 	}
 	return nil
+}
+
+// stopOnSignal is the worker's context: SIGTERM (the batch system ending
+// the block: scancel, walltime, preemption) or SIGINT cancels it with an
+// *htex.StopSignal, so the tries the worker gives up are reported lost
+// with the block, and retried for free, rather than failed by their apps.
+// Slurm signals every process of the job at once, bash apps included; the
+// cause is set before any task's context ends, so no task is killed by
+// the worker before it is known to be stopping.
+func stopOnSignal() (context.Context, func()) {
+	ctx, cancel := context.WithCancelCause(context.Background())
+	sigs := make(chan os.Signal, 1)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM)
+	go func() {
+		select {
+		case s := <-sigs:
+			cancel(&htex.StopSignal{Signal: s})
+		case <-ctx.Done():
+		}
+	}()
+	return ctx, func() {
+		signal.Stop(sigs)
+		cancel(nil)
+	}
 }
 
 // slots is Parsl's worker count: max_workers_per_node bounded by the

@@ -39,12 +39,13 @@ type ManagerLost struct {
 	Reason    string
 }
 
-// KindWorkerStopped is the RemoteError.Kind of a result a worker sends
-// for a task it gave up because its own process was told to stop (SIGTERM
-// from the batch system: the block was cancelled, reached its walltime or
-// lost its node), as opposed to the interchange asking it to stop. The
-// interchange fails such a try with ManagerLost, so it is retried without
-// spending the task's retries: losing a block is not the task's fault.
+// KindWorkerStopped is the RemoteError.Kind of a result for a task given
+// up because the worker's own process was told to stop (SIGTERM from the
+// batch system). starflow's worker no longer sends it: it says goodbye and
+// leaves such tries unanswered, which the interchange treats as lost (a
+// reported result would free a slot the interchange refills on the dying
+// worker). The kind stays as a fallback for runners that return it: the
+// try fails with ManagerLost and is retried without spending retries.
 const KindWorkerStopped = "WorkerStopped"
 
 // ResourceLost tells the kernel the try was lost with its worker, not

@@ -103,7 +103,9 @@ var (
 // RunWorker connects to the interchange and serves cfg.Slots slots until
 // the interchange stops or drains it (nil), ctx ends (its cause) or the
 // interchange is gone (an error); it does not reconnect. It says Bye
-// whenever it leaves on its own terms.
+// whenever it leaves on its own terms. Cancel ctx with a *StopSignal
+// when the process is told to stop by a signal: the tries it gives up
+// are then lost with the block, not failed.
 func RunWorker(ctx context.Context, cfg WorkerConfig, r Runner) error {
 	secret, tlsCfg, err := cfg.check()
 	if err != nil {
@@ -269,8 +271,8 @@ func handshake(ctx context.Context, cfg WorkerConfig, addr string, secret []byte
 }
 
 // serve runs the slots, the reader and the writer until the worker ends.
-// The slots end first; then the writer sends their last results and Bye;
-// then the reader sees the interchange hang up.
+// The slots end first; then the writer sends their last results and Bye
+// (at once on a stop signal); then the reader sees the interchange hang up.
 func (w *worker) serve(ctx context.Context) error {
 	runCtx, cancel := context.WithCancelCause(ctx)
 	defer cancel(nil)
@@ -278,17 +280,19 @@ func (w *worker) serve(ctx context.Context) error {
 	go func() { readErr <- w.read(runCtx, cancel) }()
 	var slots sync.WaitGroup
 	if w.cfg.MPI != nil {
-		slots.Go(func() { w.dispatchMPI(runCtx) })
+		slots.Go(func() { w.dispatchMPI(runCtx, ctx) })
 	} else {
 		for rank := range w.cfg.Slots {
-			slots.Go(func() { w.slot(runCtx, rank) })
+			slots.Go(func() { w.slot(runCtx, ctx, rank) })
 		}
 	}
 	quit, written := make(chan struct{}), make(chan struct{})
+	leave := sync.OnceFunc(func() { close(quit) })
+	defer leaveOnStop(ctx, leave)()
 	go w.write(quit, written)
 
 	slots.Wait()
-	close(quit)
+	leave()
 	<-written
 	if !w.byeSent {
 		_ = w.conn.Close()
@@ -302,6 +306,9 @@ func (w *worker) serve(ctx context.Context) error {
 		w.log.Info("worker stopped by the interchange")
 		return nil
 	case ctx.Err() != nil:
+		if stopping(ctx) {
+			w.log.Info("worker stopped by a signal; the tasks it gave up are lost with it, not failed", "cause", context.Cause(ctx))
+		}
 		return context.Cause(ctx)
 	}
 	w.log.Warn("interchange lost", "error", err)
@@ -376,7 +383,10 @@ func (w *worker) fillBundle(t *Task) error {
 	return nil
 }
 
-func (w *worker) slot(ctx context.Context, rank int) {
+// slot runs tasks one at a time until ctx ends or the tasks stop coming;
+// proc is the worker's own context, whose cause says whether a failure
+// is the app's or the stopping block's.
+func (w *worker) slot(ctx, proc context.Context, rank int) {
 	env := SlotEnv{Rank: rank, Count: w.cfg.Slots, PoolID: strconv.FormatUint(w.wel.ManagerID, 10), BlockID: w.cfg.BlockID}
 	if n := len(w.cfg.Accelerators); n > 0 {
 		env.Accelerator = w.cfg.Accelerators[rank%n]
@@ -387,7 +397,7 @@ func (w *worker) slot(ctx context.Context, rank int) {
 			if !ok || ctx.Err() != nil {
 				return
 			}
-			w.reply(t, w.run(ctx, t, env))
+			w.answer(proc, t, w.run(ctx, t, env))
 		case <-ctx.Done():
 			return
 		}
@@ -406,8 +416,8 @@ type mpiTask struct {
 // prefixes in its environment, and gives the nodes back when it ends. It
 // returns once the tasks have stopped coming and every task it started
 // is done; when ctx ends, queued tasks are abandoned, and the interchange
-// counts them lost with this worker.
-func (w *worker) dispatchMPI(ctx context.Context) {
+// counts them lost with this worker. proc is as for slot.
+func (w *worker) dispatchMPI(ctx, proc context.Context) {
 	m := w.cfg.MPI
 	q := mpi.NewQueue[mpiTask](m.Nodes)
 	type ended struct {
@@ -434,7 +444,7 @@ func (w *worker) dispatchMPI(ctx context.Context) {
 				MPI: mpi.Environ(m.Launcher, m.Flavor, mt.spec, nodes)}
 			w.log.Debug("MPI task placed", "task_id", mt.t.ID, "nodes", strings.Join(nodes, ","))
 			go func() {
-				w.reply(mt.t, w.run(ctx, mt.t, env))
+				w.answer(proc, mt.t, w.run(ctx, mt.t, env))
 				finished <- ended{rank, nodes}
 			}()
 		}

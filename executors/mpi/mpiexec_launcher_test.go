@@ -28,10 +28,9 @@ func TestMpiExecLauncherOnSlurm(t *testing.T) {
 		t.Skip("no mpiexec here; testing/slurm/up.sh installs Open MPI")
 	}
 	dir := t.TempDir()
-	// The command is copied into a script by an unquoted heredoc, as
-	// Parsl's launcher does, so its own variables are escaped to be read
-	// where each copy runs.
-	wrapped := launchers.NewMpiExec().Wrap(`echo "copy on \$SLURMD_NODENAME"`, 1, 2)
+	// The command is written verbatim (quoted heredoc), so its variables
+	// are read where each copy runs.
+	wrapped := launchers.NewMpiExec().Wrap(`echo "copy on $SLURMD_NODENAME"`, 1, 2)
 	script := "#!/bin/bash\n#SBATCH --nodes=2\n#SBATCH --ntasks-per-node=1\n#SBATCH --exclusive\n" +
 		"export JOBNAME=mpiexec-launcher\n" +
 		// What Open MPI needs on the test cluster: see testing/slurm/README.md.

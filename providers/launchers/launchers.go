@@ -104,7 +104,9 @@ func (l Srun) Wrap(command string, tasksPerNode, nodesPerBlock int) string {
 	// ships 22.05) gets the job's working directory.
 	w.line(`path_cmd=$(dirname "${SLURM_JOB_STDOUT:-$PWD/.}")`)
 	w.line("")
-	w.line(`cat << SLURM_EOF > "$path_cmd/cmd_$SLURM_JOB_NAME.sh"`)
+	// A quoted delimiter, unlike Parsl's: the command is written as it
+	// is, its $ and ` expanded by each copy where it runs.
+	w.line(`cat << 'SLURM_EOF' > "$path_cmd/cmd_$SLURM_JOB_NAME.sh"`)
 	w.line("%s", strings.TrimRight(command, "\n"))
 	w.line("SLURM_EOF")
 	w.line(`chmod a+x "$path_cmd/cmd_$SLURM_JOB_NAME.sh"`)
@@ -115,8 +117,8 @@ func (l Srun) Wrap(command string, tasksPerNode, nodesPerBlock int) string {
 	return w.String()
 }
 
-// MpiExec starts the copies with mpiexec over the block's nodes, one host
-// per node in a deduplicated host file.
+// MpiExec starts the copies with mpiexec over the block's nodes,
+// tasks_per_node on each (one with HTEX), from a deduplicated host file.
 type MpiExec struct {
 	Debug     bool   // debug
 	BindCmd   string // bind_cmd: the option that binds ranks to CPUs, given "none"
@@ -134,19 +136,31 @@ func (l MpiExec) Wrap(command string, tasksPerNode, nodesPerBlock int) string {
 	w.debug(l.Debug, `echo "Found cores : $CORES"`)
 	w.line("WORKERCOUNT=%d", tasksPerNode*nodesPerBlock)
 	w.line("")
-	w.line("# Deduplicate the nodefile")
+	// Each host gets tasks_per_node slots in the host file. Without a
+	// count, Hydra (MPICH) gives a host one slot, which spreads the copies
+	// round-robin as Parsl means; but Open MPI inside a Slurm job takes
+	// the job's tasks per node, and fills the first node before the next.
+	// The two read different host file syntaxes.
+	w.line("# Deduplicate the nodefile; tasks_per_node slots per host")
 	w.line(`HOSTFILE="$JOBNAME.nodes"`)
+	w.line(`if mpiexec --version 2>&1 | grep -qE "Open MPI|OpenRTE"; then`)
+	w.line(`    SLOTS=" slots=%d"`, tasksPerNode)
+	w.line("else")
+	w.line(`    SLOTS=":%d"`, tasksPerNode)
+	w.line("fi")
 	// Parsl reads PBS's node file only, which inside a Slurm job would
 	// put every copy on the first node; Slurm's node list comes second.
 	w.line(`if [ -n "$PBS_NODEFILE" ]; then`)
-	w.line(`    sort -u "$PBS_NODEFILE" > "$HOSTFILE"`)
+	w.line(`    sort -u "$PBS_NODEFILE"`)
 	w.line(`elif [ -n "$SLURM_JOB_NODELIST" ]; then`)
-	w.line(`    scontrol show hostnames "$SLURM_JOB_NODELIST" > "$HOSTFILE"`)
+	w.line(`    scontrol show hostnames "$SLURM_JOB_NODELIST"`)
 	w.line("else")
-	w.line(`    echo "localhost" > "$HOSTFILE"`)
-	w.line("fi")
+	w.line(`    echo "localhost"`)
+	w.line(`fi | sed "s/\$/$SLOTS/" > "$HOSTFILE"`)
 	w.line("")
-	w.line(`cat << MPIEXEC_EOF > "cmd_$JOBNAME.sh"`)
+	// A quoted delimiter: the command is written as it is, its $ and `
+	// left for each copy to expand where it runs.
+	w.line(`cat << 'MPIEXEC_EOF' > "cmd_$JOBNAME.sh"`)
 	w.line("%s", strings.TrimRight(command, "\n"))
 	w.line("MPIEXEC_EOF")
 	w.line(`chmod u+x "cmd_$JOBNAME.sh"`)

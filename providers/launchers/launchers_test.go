@@ -63,7 +63,7 @@ WORKERCOUNT=3
 
 path_cmd=$(dirname "${SLURM_JOB_STDOUT:-$PWD/.}")
 
-cat << SLURM_EOF > "$path_cmd/cmd_$SLURM_JOB_NAME.sh"
+cat << 'SLURM_EOF' > "$path_cmd/cmd_$SLURM_JOB_NAME.sh"
 starflow worker --block 0
 SLURM_EOF
 chmod a+x "$path_cmd/cmd_$SLURM_JOB_NAME.sh"
@@ -77,17 +77,22 @@ export CORES=$(getconf _NPROCESSORS_ONLN)
 echo "Found cores : $CORES"
 WORKERCOUNT=2
 
-# Deduplicate the nodefile
+# Deduplicate the nodefile; tasks_per_node slots per host
 HOSTFILE="$JOBNAME.nodes"
-if [ -n "$PBS_NODEFILE" ]; then
-    sort -u "$PBS_NODEFILE" > "$HOSTFILE"
-elif [ -n "$SLURM_JOB_NODELIST" ]; then
-    scontrol show hostnames "$SLURM_JOB_NODELIST" > "$HOSTFILE"
+if mpiexec --version 2>&1 | grep -qE "Open MPI|OpenRTE"; then
+    SLOTS=" slots=1"
 else
-    echo "localhost" > "$HOSTFILE"
+    SLOTS=":1"
 fi
+if [ -n "$PBS_NODEFILE" ]; then
+    sort -u "$PBS_NODEFILE"
+elif [ -n "$SLURM_JOB_NODELIST" ]; then
+    scontrol show hostnames "$SLURM_JOB_NODELIST"
+else
+    echo "localhost"
+fi | sed "s/\$/$SLOTS/" > "$HOSTFILE"
 
-cat << MPIEXEC_EOF > "cmd_$JOBNAME.sh"
+cat << 'MPIEXEC_EOF' > "cmd_$JOBNAME.sh"
 starflow worker --block 0
 MPIEXEC_EOF
 chmod u+x "cmd_$JOBNAME.sh"
@@ -146,7 +151,9 @@ func TestWrapLines(t *testing.T) {
 			[]string{"\nsrun --ntasks 2 -l --mpi=none --cpu-bind=none bash \"$path_cmd/cmd_$SLURM_JOB_NAME.sh\"\n"}, nil},
 		{"srun debug off", launchers.Srun{}, 1, 1, nil, []string{"echo"}},
 		{"mpiexec bind_cmd and overrides", launchers.MpiExec{Debug: true, BindCmd: "--cpu-bind", Overrides: "--depth=64 --ppn 1"}, 1, 4,
-			[]string{"WORKERCOUNT=4\n", "\nmpiexec --cpu-bind none --depth=64 --ppn 1 -n $WORKERCOUNT --hostfile \"$HOSTFILE\" /usr/bin/sh \"cmd_$JOBNAME.sh\"\n"}, nil},
+			[]string{"WORKERCOUNT=4\n", `SLOTS=" slots=1"`, "\nmpiexec --cpu-bind none --depth=64 --ppn 1 -n $WORKERCOUNT --hostfile \"$HOSTFILE\" /usr/bin/sh \"cmd_$JOBNAME.sh\"\n"}, nil},
+		{"mpiexec tasks_per_node slots per host", launchers.NewMpiExec(), 3, 2,
+			[]string{"WORKERCOUNT=6\n", `SLOTS=" slots=3"`, `SLOTS=":3"`}, nil},
 		{"mpiexec without bind_cmd", launchers.MpiExec{}, 1, 1,
 			[]string{"\nmpiexec -n $WORKERCOUNT --hostfile"}, []string{"none", "echo \"Found"}},
 	}
