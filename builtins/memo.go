@@ -7,8 +7,10 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"sort"
+	"slices"
+	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -65,12 +67,33 @@ type memoizer struct {
 	codec  *codec.Codec
 
 	mu      sync.Mutex
-	mem     map[dfk.Key]starlark.Value
-	pending []memo.Entry // batched modes: results not yet written
+	mem     map[dfk.Key]starlark.Value // results the store does not have (yet)
+	hasMem  atomic.Bool                // mem is not empty: lookups must consult it
+	pending []memo.Entry               // batched modes: results not yet written
 	warned  map[string]bool
 
 	stop chan struct{} // periodic flusher
 	done chan struct{}
+
+	digests sync.Map // *starlark.Function → codeDigest: the code cannot change during a run
+}
+
+type codeDigest struct {
+	sum [32]byte
+	ok  bool
+}
+
+// codeDigest is the digest of fn's code (interp's CodeDigest), computed
+// once per function rather than once per call. It is stored by pointer:
+// a [32]byte in an interface would be copied to the heap on every load.
+func (m *memoizer) codeDigest(fn *starlark.Function) *codeDigest {
+	if d, ok := m.digests.Load(fn); ok {
+		return d.(*codeDigest)
+	}
+	d := &codeDigest{}
+	d.sum, d.ok = m.s.opts.CodeDigest(fn)
+	m.digests.Store(fn, d)
+	return d
 }
 
 var _ dfk.Memoizer = (*memoizer)(nil)
@@ -88,11 +111,13 @@ func newMemoizer(s *Session, cfg *Config, runDir string) *memoizer {
 }
 
 func (m *memoizer) Lookup(ctx context.Context, key dfk.Key, app string) (any, bool) {
-	m.mu.Lock()
-	v, ok := m.mem[key]
-	m.mu.Unlock()
-	if ok {
-		return v, true
+	if m.hasMem.Load() {
+		m.mu.Lock()
+		v, ok := m.mem[key]
+		m.mu.Unlock()
+		if ok {
+			return v, true
+		}
 	}
 	if m.s.opts.FreshMemo {
 		return nil, false
@@ -108,7 +133,7 @@ func (m *memoizer) Lookup(ctx context.Context, key dfk.Key, app string) (any, bo
 		}
 		return nil, false
 	}
-	v, err = m.codec.Unmarshal(e.Value)
+	v, err := m.codec.Unmarshal(e.Value)
 	if err != nil {
 		m.warnOnce("decode:"+app, "memo entry %s of %s unreadable (%v); running it again", memo.Key(key), app, err)
 		return nil, false
@@ -116,21 +141,25 @@ func (m *memoizer) Lookup(ctx context.Context, key dfk.Key, app string) (any, bo
 	return v, true
 }
 
+// Record keeps the value for this run in memory, unless the store has it
+// durably before anyone could look for it: with task_exit, the task's
+// flight (dfk/memo.go) makes a task with the same key wait until done,
+// and the store answers after that. Keeping every result in memory too
+// would cost a map entry per task, and the memory of every result.
 func (m *memoizer) Record(key dfk.Key, app string, value any, done func()) {
 	v, _ := value.(starlark.Value)
 	if v == nil {
 		v = starlark.None
 	}
-	m.mu.Lock()
-	m.mem[key] = v
-	m.mu.Unlock()
 	if m.mode == modeNone {
+		m.remember(key, v)
 		done()
 		return
 	}
 	data, err := m.codec.Marshal(v)
 	if err != nil {
 		m.warnOnce("encode:"+app, "result of %s not memoized: %v", app, err)
+		m.remember(key, v)
 		done()
 		return
 	}
@@ -139,10 +168,16 @@ func (m *memoizer) Record(key dfk.Key, app string, value any, done func()) {
 		m.mu.Lock()
 		m.pending = append(m.pending, e)
 		m.mu.Unlock()
+		m.remember(key, v)
 		done()
 		return
 	}
 	store, err := m.s.memoStore()
+	if err != nil || store == nil || m.s.opts.FreshMemo {
+		// --fresh: lookups skip the store, whose older entries they must
+		// not see; this run's results they must.
+		m.remember(key, v)
+	}
 	if err != nil || store == nil {
 		done()
 		return
@@ -150,9 +185,18 @@ func (m *memoizer) Record(key dfk.Key, app string, value any, done func()) {
 	store.PutAsync([]memo.Entry{e}, func(err error) {
 		if err != nil {
 			m.warnOnce("put", "memo write failed: %v", err)
+			m.remember(key, v)
 		}
 		done()
 	})
+}
+
+// remember keeps a result for the rest of this run.
+func (m *memoizer) remember(key dfk.Key, v starlark.Value) {
+	m.mu.Lock()
+	m.mem[key] = v
+	m.mu.Unlock()
+	m.hasMem.Store(true)
 }
 
 // checkpoint writes the results batched since the last one (Parsl's
@@ -252,60 +296,31 @@ func (a *App) keyFunc(s *Session, kr *kernelRun, c *call) func() (dfk.Key, error
 	if !a.cache || !kr.cfg.appCache || a.kind == dfk.JoinApp || kr.memo == nil {
 		return nil
 	}
-	digest, ok := s.opts.CodeDigest(a.fn)
-	if !ok {
+	digest := kr.memo.codeDigest(a.fn)
+	if !digest.ok {
 		return nil
 	}
-	ignore := map[string]bool{}
-	for _, n := range a.ignoreForCache {
-		ignore[n] = true
-	}
 	return func() (dfk.Key, error) {
-		buf := make([]byte, 0, 128)
-		buf = append(buf, "starflow-memo-1\x00"...)
-		buf = append(buf, a.fn.Name()...)
-		buf = append(buf, 0)
-		buf = append(buf, digest[:]...)
-		var files []*File
-		add := func(v starlark.Value, inputs bool) error {
-			r, err := resolve(v)
-			if err != nil {
-				return err
-			}
-			if inputs {
-				files = collectFiles(r, files)
-			}
-			buf, err = s.codec.AppendKey(buf, r)
-			return err
-		}
+		k := keyer{s: s, buf: make([]byte, 0, 128)}
+		k.buf = append(k.buf, "starflow-memo-1\x00"...)
+		k.buf = append(k.buf, a.fn.Name()...)
+		k.buf = append(k.buf, 0)
+		k.buf = append(k.buf, digest.sum[:]...)
 		for i, arg := range c.args {
-			if err := add(arg, true); err != nil {
+			if err := k.add(arg, true); err != nil {
 				return dfk.Key{}, fmt.Errorf("argument %d: %w", i+1, err)
 			}
 		}
-		kw := map[string]starlark.Value{}
-		for _, kv := range c.kwargs {
-			kw[string(kv[0].(starlark.String))] = kv[1]
-		}
-		for name, v := range c.special {
-			kw[name] = v
-		}
-		names := make([]string, 0, len(kw))
-		for name := range kw {
-			if !ignore[name] {
-				names = append(names, name)
-			}
-		}
-		sort.Strings(names)
-		for _, name := range names {
-			buf = append(buf, name...)
-			buf = append(buf, 0)
-			if err := add(kw[name], !producedFiles[name]); err != nil {
+		for _, kv := range keyedKwargs(c, a.ignoreForCache) {
+			name := string(kv[0].(starlark.String))
+			k.buf = append(k.buf, name...)
+			k.buf = append(k.buf, 0)
+			if err := k.add(kv[1], !producedFiles[name]); err != nil {
 				return dfk.Key{}, fmt.Errorf("argument %s: %w", name, err)
 			}
 		}
 		// Files key on their content, not just their name.
-		for _, f := range files {
+		for _, f := range k.files {
 			if f.scheme != "file" {
 				continue
 			}
@@ -313,10 +328,68 @@ func (a *App) keyFunc(s *Session, kr *kernelRun, c *call) func() (dfk.Key, error
 			if err != nil {
 				return dfk.Key{}, err
 			}
-			buf = append(buf, d[:]...)
+			k.buf = append(k.buf, d[:]...)
 		}
-		return sha256.Sum256(buf), nil
+		return sha256.Sum256(k.buf), nil
 	}
+}
+
+// keyer accumulates the canonical encoding a key hashes.
+type keyer struct {
+	s     *Session
+	buf   []byte
+	files []*File // input files, whose content the key covers too
+}
+
+func (k *keyer) add(v starlark.Value, inputs bool) error {
+	r, err := resolve(v)
+	if err != nil {
+		return err
+	}
+	if inputs {
+		k.files = collectFiles(r, k.files)
+	}
+	k.buf, err = k.s.codec.AppendKey(k.buf, r)
+	return err
+}
+
+// executionOptions say how a task runs, not what it computes: raising a
+// walltime that cut a task short, or asking for more cores, must not run
+// again the tasks that succeeded. So they are left out of the key, unless
+// the function itself receives them (it declares them), which makes them
+// inputs like any other argument. Parsl keys on every keyword argument of
+// the call, these included; this follows starflow's rule that keys come
+// from inputs, never from execution options.
+var executionOptions = map[string]bool{"walltime": true, "parsl_resource_specification": true}
+
+// keyedKwargs returns the keyword arguments a call's key covers, by name:
+// those the function receives, and starflow's own (inputs=, outputs=,
+// stdout=, stderr=, given or from the signature's defaults), less the
+// app's ignore_for_cache and the execution options.
+func keyedKwargs(c *call, ignore []string) []starlark.Tuple {
+	if len(c.kwargs) == 0 && len(c.special) == 0 {
+		return nil
+	}
+	kw := make(map[string]starlark.Value, len(c.kwargs)+len(c.special))
+	for _, kv := range c.kwargs {
+		kw[string(kv[0].(starlark.String))] = kv[1]
+	}
+	for name, v := range c.special {
+		if _, received := kw[name]; !received && executionOptions[name] {
+			continue
+		}
+		kw[name] = v
+	}
+	out := make([]starlark.Tuple, 0, len(kw))
+	for name, v := range kw {
+		if !slices.Contains(ignore, name) {
+			out = append(out, starlark.Tuple{starlark.String(name), v})
+		}
+	}
+	slices.SortFunc(out, func(x, y starlark.Tuple) int {
+		return strings.Compare(string(x[0].(starlark.String)), string(y[0].(starlark.String)))
+	})
+	return out
 }
 
 // producedFiles are the arguments that name files the app writes: their

@@ -487,3 +487,32 @@ print(read("LATER"), read("LATER"))
 		t.Errorf("reader executed %d times over both runs, want 4", e.count("reader"))
 	}
 }
+
+// How a task runs is not what it computes: a call that differs only in
+// walltime= or parsl_resource_specification= takes the stored result,
+// unless the function receives the argument itself and so may compute
+// with it.
+func TestMemoExecutionOptionsNotKeyed(t *testing.T) {
+	t.Parallel()
+	e := newMemoEnv(t)
+	r := e.run(`
+@python_app(cache = True)
+def work(x):
+    count("work")
+    return x
+
+@python_app(cache = True)
+def timed(x, walltime = 60):
+    count("timed")
+    return walltime
+
+work(1).result()
+work(1, walltime = 30).result()
+work(1, parsl_resource_specification = {"cores": 4}).result()
+print(executed("work"))
+print(timed(1).result(), timed(1, walltime = 30).result(), timed(1, walltime = 30).result(), executed("timed"))
+`, runOpts{}).ok(t)
+	if want := "1\n60 30 30 2\n"; r.stdout != want {
+		t.Errorf("printed:\n%swant:\n%s", r.stdout, want)
+	}
+}

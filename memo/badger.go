@@ -1,10 +1,13 @@
 package memo
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
+	"slices"
 	"sync"
 	"time"
 
@@ -25,10 +28,15 @@ type Options struct {
 	// Wait is how long Open waits for another process to close the store
 	// before it gives up with an *InUseError. Zero gives up at once.
 	Wait time.Duration
+
+	// foldAt overrides foldBytes and foldSegments, for tests.
+	foldAt *foldPolicy
 }
 
-// Badger is the durable Store: one Badger database in a directory, locked
-// by the process that has it open.
+// Badger is the durable Store: a Badger database and a results log in a
+// directory, locked by the process that has it open. Results are written
+// to the log (journal.go), which is folded into the database later
+// (fold.go); lookups consult the log's index, then the database.
 type Badger struct {
 	dir       string
 	db        *badger.DB
@@ -45,10 +53,15 @@ type Badger struct {
 	active  int
 	closing bool
 
-	ts        uint64            // the last commit's timestamp; the committer's alone
-	queue     chan *writeReq    // to the committer; closed by Close
-	toSync    chan writtenBatch // committer to syncer; closed by the committer
-	committed chan struct{}     // closed when the syncer has answered the last batch
+	journal *journal
+	index   *logIndex
+	segMu   sync.RWMutex
+	segs    map[uint32]*segment // every segment this open has seen, folded or not
+
+	foldMu     sync.Mutex // one fold at a time
+	ts         uint64     // the last commit's timestamp; under foldMu
+	stopFold   context.CancelFunc
+	closedOnce chan struct{} // closed when Close has finished
 }
 
 var _ Store = (*Badger)(nil)
@@ -76,7 +89,13 @@ const (
 func badgerOptions(dir string, log hclog.Logger) badger.Options {
 	return badger.DefaultOptions(dir).
 		WithLogger(badgerLogger{log}).
-		WithSyncWrites(false). // the committer syncs once per batch
+		// Only folds write to the database, a transaction of thousands of
+		// entries at a time, and a fold removes a log segment only once
+		// the database has its records. Badger's Sync covers only the
+		// active memtable's log: an entry in a memtable that filled up and
+		// awaits its flush would be in the page cache only, lost to a
+		// power cut. Syncing each commit as it is made leaves no such gap.
+		WithSyncWrites(true).
 		WithDetectConflicts(false).
 		WithNumVersionsToKeep(1).
 		// Compacting L0 on close drops replaced and deleted entries while
@@ -116,33 +135,91 @@ func Open(dir string, opts Options) (*Badger, error) {
 		lock.release()
 		return nil, err
 	}
-	// Managed timestamps: the store has one writer, its committer, so it
+	// Managed timestamps: the store has one writer, the fold, so it
 	// numbers its own commits. Badger's own numbering makes every read and
 	// every new transaction wait, through a watermark goroutine, for the
-	// commits before it to be applied: a goroutine hand-off per lookup and
-	// per batch, which cost more than the lookups themselves.
+	// commits before it to be applied: a goroutine hand-off per lookup,
+	// which cost more than the lookups themselves.
 	db, err := badger.OpenManaged(badgerOptions(dir, log))
 	if err != nil {
 		lock.release()
 		return nil, fmt.Errorf("memo store %s: open: %w", dir, err)
 	}
 	b := &Badger{
-		dir:       dir,
-		db:        db,
-		lock:      lock,
-		log:       log,
-		onDamaged: opts.OnDamaged,
-		known:     newKnownKeys(),
-		queue:     make(chan *writeReq, maxBatch),
-		toSync:    make(chan writtenBatch, syncBacklog),
-		committed: make(chan struct{}),
-		ts:        db.MaxVersion(),
+		dir:        dir,
+		db:         db,
+		lock:       lock,
+		log:        log,
+		onDamaged:  opts.OnDamaged,
+		known:      newKnownKeys(),
+		index:      newLogIndex(),
+		segs:       map[uint32]*segment{},
+		ts:         db.MaxVersion(),
+		closedOnce: make(chan struct{}),
 	}
 	db.SetDiscardTs(b.ts)
 	b.idle = sync.NewCond(&b.mu)
-	go b.commitLoop()
-	go b.syncLoop()
+	next, size, err := b.readLog()
+	if err != nil {
+		b.closeSegments()
+		db.Close()
+		lock.release()
+		return nil, fmt.Errorf("memo store %s: %w", dir, err)
+	}
+	b.journal = newJournal(b, filepath.Join(dir, logDirName), next)
+	var foldCtx context.Context
+	foldCtx, b.stopFold = context.WithCancel(context.Background())
+	policy := foldPolicy{bytes: foldBytes, segments: foldSegments}
+	if opts.foldAt != nil {
+		policy = *opts.foldAt
+	}
+	if size > policy.bytes || len(b.segs) > policy.segments {
+		b.active++ // Close waits for the fold to notice it must stop
+		go func() {
+			defer b.leave()
+			if err := b.foldSealed(foldCtx); err != nil && foldCtx.Err() == nil {
+				b.log.Warn("memo results log not folded; the next open tries again", "error", err)
+			}
+		}()
+	}
 	return b, nil
+}
+
+// readLog indexes the results log that earlier processes left, and
+// returns the id the next segment takes and the log's size.
+func (b *Badger) readLog() (next uint32, size int64, err error) {
+	dir := filepath.Join(b.dir, logDirName)
+	ids, err := listSegments(dir)
+	if err != nil {
+		return 0, 0, fmt.Errorf("read results log: %w", err)
+	}
+	next = 1
+	for _, id := range ids {
+		s, err := openSegment(dir, id)
+		if err != nil {
+			return 0, 0, err
+		}
+		s.sealed = true
+		b.segs[id] = s
+		end := scanRecords(s.data, func(r record) {
+			b.index.set(r.key, loc{off: r.off, seg: id, size: uint32(len(r.body)), kind: r.kind})
+		}, func(k Key, err error) {
+			if k == (Key{}) {
+				b.log.Warn("damaged bytes in the memo results log skipped", "file", s.path, "error", err)
+				return
+			}
+			b.index.set(k, loc{seg: id, kind: locDamaged})
+			b.damaged(k, err)
+		})
+		if end < len(s.data) {
+			// The last write of a process killed while writing: never
+			// reported durable, so nothing is lost.
+			b.log.Debug("memo results log ends in an unfinished write", "file", s.path, "bytes", len(s.data)-end)
+		}
+		size += int64(len(s.data))
+		next = id + 1
+	}
+	return next, size, nil
 }
 
 // Dir returns the directory the store lives in.
@@ -181,6 +258,11 @@ func (b *Badger) Get(ctx context.Context, k Key) (Entry, bool, error) {
 		return Entry{}, false, err
 	}
 	defer b.leave()
+	if l, ok := b.index.get(k); ok {
+		if e, found, answered := b.getLogged(k, l); answered {
+			return e, found, nil
+		}
+	}
 	if b.known.absent(k) {
 		return Entry{}, false, nil
 	}
@@ -215,6 +297,47 @@ func (b *Badger) Get(ctx context.Context, k Key) (Entry, bool, error) {
 	return e, found, nil
 }
 
+// getLogged reads the entry the log's index locates. answered is false
+// when the record's segment has been folded meanwhile: Badger has it.
+func (b *Badger) getLogged(k Key, l loc) (e Entry, found, answered bool) {
+	e, err := b.readLogged(k, l)
+	switch {
+	case err == errFolded:
+		return Entry{}, false, false
+	case err != nil:
+		b.damaged(k, err)
+		return Entry{}, false, true
+	}
+	return e, l.kind == recPut, true
+}
+
+// errFolded: the segment of a location is no longer readable.
+var errFolded = errors.New("segment folded")
+
+// readLogged decodes a located Put; a Delete is a zero entry, a damaged
+// record errCorrupt.
+func (b *Badger) readLogged(k Key, l loc) (Entry, error) {
+	switch l.kind {
+	case recDelete:
+		return Entry{}, nil
+	case locDamaged:
+		return Entry{Key: k}, fmt.Errorf("%w: record checksum mismatch", errCorrupt)
+	}
+	s := b.segment(l.seg)
+	if s == nil {
+		return Entry{}, errFolded
+	}
+	body, err := s.read(l.off, l.size)
+	if err != nil {
+		return Entry{Key: k}, err
+	}
+	e, err := decodePayload(k, body)
+	if err != nil {
+		return Entry{Key: k}, err
+	}
+	return e, nil
+}
+
 func (b *Badger) Scan(ctx context.Context, fn func(Entry) error) error {
 	if err := ctx.Err(); err != nil {
 		return err
@@ -232,9 +355,26 @@ func (b *Badger) Scan(ctx context.Context, fn func(Entry) error) error {
 }
 
 // scan calls fn with each entry, or with the error that makes it damaged
-// after reporting it.
+// after reporting it. It merges the log's index, taken first, with the
+// database: a key in both is the log's, which is newer (a fold running
+// meanwhile only copies the log's records into the database).
 func (b *Badger) scan(ctx context.Context, fn func(Entry, error) error) error {
-	return b.db.View(func(txn *badger.Txn) error {
+	logged := b.index.snapshot()
+	slices.SortFunc(logged, func(x, y indexed) int { return bytes.Compare(x.key[:], y.key[:]) })
+	emitLogged := func(x indexed) error {
+		if x.loc.kind == recDelete {
+			return nil
+		}
+		e, err := b.readLogged(x.key, x.loc)
+		if err == errFolded {
+			return nil // the database has it, and the merge took it from there
+		}
+		if err != nil {
+			b.damaged(x.key, err)
+		}
+		return fn(e, err)
+	}
+	err := b.db.View(func(txn *badger.Txn) error {
 		opt := badger.DefaultIteratorOptions
 		opt.Prefix = []byte{entryPrefix}
 		it := txn.NewIterator(opt)
@@ -254,6 +394,19 @@ func (b *Badger) scan(ctx context.Context, fn func(Entry, error) error) error {
 				continue
 			}
 			copy(k[:], item.Key()[1:])
+			for len(logged) > 0 && bytes.Compare(logged[0].key[:], k[:]) < 0 {
+				if err := emitLogged(logged[0]); err != nil {
+					return err
+				}
+				logged = logged[1:]
+			}
+			if len(logged) > 0 && logged[0].key == k {
+				if err := emitLogged(logged[0]); err != nil {
+					return err
+				}
+				logged = logged[1:]
+				continue
+			}
 			var (
 				e    Entry
 				derr error
@@ -271,8 +424,22 @@ func (b *Badger) scan(ctx context.Context, fn func(Entry, error) error) error {
 				return err
 			}
 		}
-		return ctx.Err()
+		return nil
 	})
+	if err != nil {
+		return err
+	}
+	for i, x := range logged {
+		if i%1024 == 0 {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+		}
+		if err := emitLogged(x); err != nil {
+			return err
+		}
+	}
+	return ctx.Err()
 }
 
 // damaged reports a damaged entry, once per key.
@@ -287,23 +454,27 @@ func (b *Badger) damaged(k Key, err error) {
 	b.log.Warn("damaged memo entry read as a miss", "dir", b.dir, "key", k.String(), "error", err)
 }
 
-// Close waits for the operations in flight, writes what Put has queued,
-// and closes the database, which flushes its memtable.
+// Close waits for the operations in flight, stops a fold, writes what Put
+// has queued, and closes the database, which flushes its memtable.
 func (b *Badger) Close() error {
 	b.mu.Lock()
 	if b.closing {
 		b.mu.Unlock()
-		<-b.committed
+		<-b.closedOnce
 		return nil
 	}
 	b.closing = true
+	b.stopFold()
 	for b.active > 0 {
 		b.idle.Wait()
 	}
 	b.mu.Unlock()
-	close(b.queue)
-	<-b.committed
+	defer close(b.closedOnce)
+	b.journal.close()
 	err := b.db.Close()
+	if serr := b.closeSegments(); err == nil {
+		err = serr
+	}
 	if lerr := b.lock.release(); err == nil {
 		err = lerr
 	}
@@ -311,4 +482,14 @@ func (b *Badger) Close() error {
 		return fmt.Errorf("memo store %s: close: %w", b.dir, err)
 	}
 	return nil
+}
+
+func (b *Badger) closeSegments() error {
+	var err error
+	for _, s := range b.segs {
+		if cerr := s.close(); err == nil {
+			err = cerr
+		}
+	}
+	return err
 }

@@ -167,60 +167,72 @@ func TestBadgerUnwritable(t *testing.T) {
 }
 
 // Bytes flipped on disk make their entry a miss, reported once, whether
-// the entry lives in the LSM tree (small) or the value log (large).
+// the entry is still in the results log or folded into the database, and
+// there in the LSM tree (small) or the value log (large).
 func TestBadgerDamagedEntry(t *testing.T) {
 	t.Parallel()
-	for name, size := range map[string]int{"small": 40, "large": 8 << 10} {
-		t.Run(name, func(t *testing.T) {
-			t.Parallel()
-			dir := t.TempDir()
-			marker := []byte("DAMAGE-ME-" + name + "-")
-			damaged := memotest.E("damaged")
-			damaged.Value = bytes.Repeat(marker, size/len(marker)+1)
-			s := openBadger(t, dir, memo.Options{})
-			if err := s.Put(ctx, memotest.E("a"), damaged, memotest.E("z")); err != nil {
-				t.Fatal(err)
-			}
-			closeBadger(t, s)
-			if n := flipAll(t, dir, marker); n == 0 {
-				t.Fatal("value not found on disk")
-			}
+	for _, where := range []string{"logged", "folded"} {
+		for name, size := range map[string]int{"small": 40, "large": 8 << 10} {
+			t.Run(where+"/"+name, func(t *testing.T) {
+				t.Parallel()
+				testDamagedEntry(t, name, size, where == "folded")
+			})
+		}
+	}
+}
 
-			var mu sync.Mutex
-			var reports []memo.Key
-			s = openBadger(t, dir, memo.Options{OnDamaged: func(k memo.Key, err error) {
-				mu.Lock()
-				defer mu.Unlock()
-				reports = append(reports, k)
-			}})
-			defer closeBadger(t, s)
-			for range 2 {
-				if _, ok, err := s.Get(ctx, damaged.Key); ok || err != nil {
-					t.Errorf("Get of a damaged entry: ok=%v err=%v, want a miss", ok, err)
-				}
-			}
-			var keys []memo.Key
-			if err := s.Scan(ctx, func(e memo.Entry) error { keys = append(keys, e.Key); return nil }); err != nil {
-				t.Fatal(err)
-			}
-			if len(keys) != 2 {
-				t.Errorf("Scan: %d entries, want the 2 undamaged", len(keys))
-			}
-			st, err := s.Stats(ctx)
-			if err != nil || st.Entries != 2 || st.Damaged != 1 {
-				t.Errorf("Stats: %+v, %v; want 2 entries, 1 damaged", st, err)
-			}
-			if len(reports) != 1 || reports[0] != damaged.Key {
-				t.Errorf("reports %v, want one of %s", reports, damaged.Key)
-			}
-			// The rerun task's Put replaces it.
-			if err := s.Put(ctx, damaged); err != nil {
-				t.Fatal(err)
-			}
-			if _, ok, _ := s.Get(ctx, damaged.Key); !ok {
-				t.Error("Get after replacing a damaged entry: miss")
-			}
-		})
+func testDamagedEntry(t *testing.T, name string, size int, folded bool) {
+	dir := t.TempDir()
+	marker := []byte("DAMAGE-ME-" + name + "-")
+	damaged := memotest.E("damaged")
+	damaged.Value = bytes.Repeat(marker, size/len(marker)+1)
+	s := openBadger(t, dir, memo.Options{})
+	if err := s.Put(ctx, memotest.E("a"), damaged, memotest.E("z")); err != nil {
+		t.Fatal(err)
+	}
+	if folded {
+		if err := s.GC(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	closeBadger(t, s)
+	if n := flipAll(t, dir, marker); n == 0 {
+		t.Fatal("value not found on disk")
+	}
+
+	var mu sync.Mutex
+	var reports []memo.Key
+	s = openBadger(t, dir, memo.Options{OnDamaged: func(k memo.Key, err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		reports = append(reports, k)
+	}})
+	defer closeBadger(t, s)
+	for range 2 {
+		if _, ok, err := s.Get(ctx, damaged.Key); ok || err != nil {
+			t.Errorf("Get of a damaged entry: ok=%v err=%v, want a miss", ok, err)
+		}
+	}
+	var keys []memo.Key
+	if err := s.Scan(ctx, func(e memo.Entry) error { keys = append(keys, e.Key); return nil }); err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 2 {
+		t.Errorf("Scan: %d entries, want the 2 undamaged", len(keys))
+	}
+	st, err := s.Stats(ctx)
+	if err != nil || st.Entries != 2 || st.Damaged != 1 {
+		t.Errorf("Stats: %+v, %v; want 2 entries, 1 damaged", st, err)
+	}
+	if len(reports) != 1 || reports[0] != damaged.Key {
+		t.Errorf("reports %v, want one of %s", reports, damaged.Key)
+	}
+	// The rerun task's Put replaces it.
+	if err := s.Put(ctx, damaged); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok, _ := s.Get(ctx, damaged.Key); !ok {
+		t.Error("Get after replacing a damaged entry: miss")
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"os"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"sync"
 	"syscall"
@@ -26,8 +27,11 @@ const (
 )
 
 func TestMain(m *testing.M) {
-	if os.Getenv(childEnv) == "writer" {
+	switch os.Getenv(childEnv) {
+	case "writer":
 		os.Exit(crashWriter(os.Getenv(childDirEnv)))
+	case "folder":
+		os.Exit(crashFolder(os.Getenv(childDirEnv)))
 	}
 	os.Exit(m.Run())
 }
@@ -69,7 +73,8 @@ func crashWriter(dir string) int {
 func crashEntry(name string) memo.Entry {
 	e := memotest.E(name)
 	if strings.HasSuffix(name, "7") {
-		// Some results go to the value log, the rest stay in the LSM tree.
+		// Some results are large: folded, they go to the value log, the
+		// rest stay in the LSM tree.
 		e.Value = bytes.Repeat([]byte(name), 400)
 	}
 	return e
@@ -156,4 +161,104 @@ func checkHeldBy(t *testing.T, dir string, pid int) {
 		t.Errorf("holder %+v, want pid %d running this test binary", inUse.Holder, pid)
 	}
 	t.Logf("second open: %v", err)
+}
+
+// crashFolder folds the store's results log into its database, as
+// `starflow memo gc` does, saying when it starts.
+func crashFolder(dir string) int {
+	s, err := memo.Open(dir, memo.Options{})
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	os.Stdout.WriteString("folding\n")
+	if err := s.GC(context.Background()); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	if err := s.Close(); err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		return 1
+	}
+	os.Stdout.WriteString("done\n")
+	return 0
+}
+
+// A fold killed at any point leaves a store that opens cleanly and holds
+// what it held before: every entry, and none of the deleted ones.
+func TestBadgerCrashDuringFold(t *testing.T) {
+	if testing.Short() {
+		t.Skip("runs child processes")
+	}
+	t.Parallel()
+	dir := t.TempDir()
+	const n = 20000
+	s := openBadger(t, dir, memo.Options{})
+	batch := make([]memo.Entry, 0, n)
+	for i := range n {
+		batch = append(batch, crashEntry(fmt.Sprintf("fold/%d", i)))
+	}
+	if err := s.Put(ctx, batch...); err != nil {
+		t.Fatal(err)
+	}
+	closeBadger(t, s)
+	s = openBadger(t, dir, memo.Options{})
+	var deleted []memo.Key
+	for i := 0; i < n; i += 10 {
+		deleted = append(deleted, batch[i].Key)
+	}
+	if err := s.Delete(ctx, deleted...); err != nil {
+		t.Fatal(err)
+	}
+	closeBadger(t, s)
+
+	// Kill the fold sooner or later into it; the last one may finish.
+	for _, after := range []time.Duration{0, 5 * time.Millisecond, 20 * time.Millisecond, 60 * time.Millisecond, 120 * time.Millisecond, 200 * time.Millisecond, 300 * time.Millisecond, time.Minute} {
+		cmd := exec.Command(os.Args[0], "-test.run=^$")
+		cmd.Env = append(os.Environ(), childEnv+"=folder", childDirEnv+"="+dir)
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		stdout, err := cmd.StdoutPipe()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cmd.Start(); err != nil {
+			t.Fatal(err)
+		}
+		lines := bufio.NewScanner(stdout)
+		if !lines.Scan() || lines.Text() != "folding" {
+			cmd.Process.Kill()
+			t.Fatalf("folder did not start: %s", stderr.Bytes())
+		}
+		timer := time.AfterFunc(after, func() { cmd.Process.Signal(syscall.SIGKILL) })
+		for lines.Scan() {
+		}
+		err = cmd.Wait()
+		timer.Stop()
+		var exit *exec.ExitError
+		if err != nil && !errors.As(err, &exit) {
+			t.Fatalf("folder: %v\n%s", err, stderr.Bytes())
+		}
+		if err != nil && exit.Sys().(syscall.WaitStatus).Signal() != syscall.SIGKILL {
+			t.Fatalf("folder failed: %v\n%s", err, stderr.Bytes())
+		}
+
+		left, _ := filepath.Glob(filepath.Join(dir, "log", "*.log"))
+		t.Logf("killed %v into the fold: %d log segments left (exit: %v)", after, len(left), err)
+		s := openBadger(t, dir, memo.Options{OnDamaged: func(k memo.Key, err error) {
+			t.Errorf("damaged entry %s after killing the fold: %v", k, err)
+		}})
+		for i, want := range batch {
+			got, ok, err := s.Get(ctx, want.Key)
+			if err != nil || ok != (i%10 != 0) {
+				t.Fatalf("killed %v into the fold: entry %d: ok=%v err=%v, want ok=%v", after, i, ok, err, i%10 != 0)
+			}
+			if ok {
+				if d := memotest.Equal(got, want); d != "" {
+					t.Fatalf("killed %v into the fold: entry %d: %s", after, i, d)
+				}
+			}
+		}
+		closeBadger(t, s)
+	}
 }

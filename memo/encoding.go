@@ -41,14 +41,16 @@ func checksum(k Key, payload []byte) uint32 {
 func encodeEntry(dst []byte, e Entry) []byte {
 	start := len(dst)
 	dst = append(dst, 0, 0, 0, 0)
-	dst = appendPayload(dst, e)
+	dst = appendPayload(dst, &e, e.Created.UnixNano())
 	binary.LittleEndian.PutUint32(dst[start:], checksum(e.Key, dst[start+4:]))
 	return dst
 }
 
-func appendPayload(dst []byte, e Entry) []byte {
+// appendPayload appends what follows the checksum; created is e.Created
+// in Unix nanoseconds, passed so that callers need not normalize e.
+func appendPayload(dst []byte, e *Entry, created int64) []byte {
 	dst = append(dst, entryEncoding)
-	dst = binary.AppendVarint(dst, e.Created.UnixNano())
+	dst = binary.AppendVarint(dst, created)
 	dst = binary.AppendUvarint(dst, uint64(len(e.App)))
 	dst = append(dst, e.App...)
 	dst = binary.AppendUvarint(dst, uint64(len(e.Run)))

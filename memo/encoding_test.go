@@ -66,7 +66,7 @@ func FuzzDecodeEntry(f *testing.F) {
 	e := testEntry()
 	f.Add(encodeEntry(nil, e))
 	f.Add(encodeEntry(nil, Entry{Key: e.Key, Created: time.Unix(0, 0).UTC()}))
-	f.Add(appendPayload(nil, e))
+	f.Add(appendPayload(nil, &e, e.Created.UnixNano()))
 	f.Add([]byte{})
 	f.Add([]byte{entryEncoding, 0x80})
 	f.Fuzz(func(t *testing.T, b []byte) {

@@ -16,7 +16,10 @@ import (
 const formatFile = "FORMAT"
 
 // FormatVersion is the store format this starflow writes and reads.
-const FormatVersion = 1
+// Format 2 added the results log (log/*.log), which a starflow that reads
+// format 1 would not see: it would run again what the log holds, or worse,
+// return entries the log has deleted.
+const FormatVersion = 2
 
 const formatMagic = "starflow memo store"
 
@@ -49,6 +52,11 @@ func checkFormat(dir string) error {
 	}
 	if v > FormatVersion {
 		return &FormatError{Dir: dir, Version: v}
+	}
+	if v < FormatVersion {
+		// An older store is readable as it is; from now on it may hold a
+		// log, which older starflows must refuse.
+		return writeFormat(path)
 	}
 	return nil
 }

@@ -8,18 +8,20 @@ import (
 	"github.com/dgraph-io/badger/v4"
 )
 
-// knownKeys answers "is this key surely absent?" without asking Badger.
+// knownKeys answers "is this key surely not in the database?" without
+// asking Badger.
 //
 // A lookup of a key the store never held is the common case of a first
-// run, and of the unfinished part of a rerun. Badger answers it by
-// searching its memtable, which holds this run's results and grows with
-// them: a skiplist walk of a few microseconds, as much as a no-op task
-// costs. So the store keeps the first 8 bytes of every key it may hold:
-// those on disk when it was opened, read once after the first miss (a
-// store that only ever hits, as in a rerun of a finished workflow, never
-// pays for the read), and those written since, added before they are
-// written. A prefix that is not there means the key is absent; one that is
-// there means only "ask Badger", so deletes need not remove anything.
+// run, and of the unfinished part of a rerun; the results log's index
+// (index.go) answers for the log, and Badger would answer for itself by a
+// search of its memtable and tables: a few microseconds, as much as a
+// no-op task costs. So the store keeps the first 8 bytes of every key the
+// database may hold: those on disk when it was opened, read once after the
+// first miss (a store that only ever hits, as in a rerun of a finished
+// workflow, never pays for the read), and those folded into it since,
+// added before the log's index lets go of them. A prefix that is not there
+// means the key is absent; one that is there means only "ask Badger", so
+// deletes need not remove anything.
 type knownKeys struct {
 	ready atomic.Bool // the keys on disk at open have been read
 	start sync.Once
@@ -60,13 +62,6 @@ func (kk *knownKeys) absent(k Key) bool {
 	return !ok
 }
 
-// add records keys about to be written.
-func (kk *knownKeys) add(es []Entry) {
-	for _, e := range es {
-		kk.insert(binary.LittleEndian.Uint64(e.Key[:8]))
-	}
-}
-
 func (kk *knownKeys) insert(p uint64) {
 	sh := kk.shard(p)
 	sh.mu.Lock()
@@ -89,8 +84,8 @@ func (kk *knownKeys) missed(b *Badger) {
 	})
 }
 
-// load reads every key on disk. Keys written meanwhile are added by their
-// writers, so the union is complete when load marks the set ready. It
+// load reads every key on disk. Keys folded meanwhile are added by the
+// fold, so the union is complete when load marks the set ready. It
 // gives up, leaving the set unready (every lookup goes to Badger), if the
 // store starts closing or cannot be read.
 func (kk *knownKeys) load(b *Badger) {

@@ -34,6 +34,11 @@ func TestKnownKeys(t *testing.T) {
 	if err := s.Put(ctx, batch...); err != nil {
 		t.Fatal(err)
 	}
+	// Into the database, where the filter is of use: the log's index
+	// answers for the log.
+	if err := s.GC(ctx); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -124,6 +129,9 @@ func TestKnownKeysClose(t *testing.T) {
 		batch[i] = knownEntry(i)
 	}
 	if err := s.Put(ctx, batch...); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.GC(ctx); err != nil {
 		t.Fatal(err)
 	}
 	s.Close()

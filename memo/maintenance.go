@@ -12,7 +12,8 @@ import (
 )
 
 // GC gives back the disk space of deleted and replaced entries. It first
-// compacts the whole LSM tree into one level, which drops old versions and
+// folds the whole results log into the database, then compacts the whole
+// LSM tree into one level, which drops old versions and
 // delete markers and tells the value log which of its records are dead,
 // then rewrites value-log files until Badger finds none worth rewriting.
 //
@@ -24,6 +25,12 @@ func (b *Badger) GC(ctx context.Context) error {
 		return err
 	}
 	defer b.leave()
+	if err := b.journal.roll(); err != nil {
+		return fmt.Errorf("memo gc %s: %w", b.dir, err)
+	}
+	if err := b.foldSealed(ctx); err != nil {
+		return fmt.Errorf("memo gc %s: %w", b.dir, err)
+	}
 	if err := b.db.Flatten(2); err != nil {
 		return fmt.Errorf("memo gc %s: compact: %w", b.dir, err)
 	}

@@ -7,6 +7,18 @@
 // opaque bytes. Store is the one contract; Memory keeps entries for one run
 // (checkpoint_mode=None and tests) and Badger keeps them on disk, shared by
 // the runs of a project. Both pass the conformance suite in memo/memotest.
+//
+// On disk a store is a Badger database and a results log beside it. Puts
+// and Deletes are appended to the log, many to one fdatasync (journal.go),
+// and folded into the database later, in bulk (fold.go); lookups consult
+// the log's in-memory index first. What "durable" means, for a Put that
+// has returned: the record is in a log segment synced with fdatasync,
+// whose name was synced into its folder when the segment was created, so
+// it survives the process being killed and the machine losing power. A
+// fold writes the database with Badger's SyncWrites, which syncs each
+// commit (Badger's Sync alone covers only the active memtable's log, not
+// a full memtable waiting for its flush), and only then removes the
+// segment.
 package memo
 
 import (

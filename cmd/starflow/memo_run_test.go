@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/starflow-hpc/starflow/memo"
 )
 
 // These tests run `starflow run` as child processes against a real memo
@@ -562,7 +564,7 @@ func TestMemoBadStore(t *testing.T) {
 				}
 				p.write(".starflow/memo/FORMAT", "starflow memo store\nformat 99\n")
 			},
-			want: []string{"bad.star:12:7: cached: memo store ", ".starflow/memo has format version 99, newer than the 1 this starflow reads"},
+			want: []string{"bad.star:12:7: cached: memo store ", fmt.Sprintf(".starflow/memo has format version 99, newer than the %d this starflow reads", memo.FormatVersion)},
 		},
 		{
 			name:  "not a starflow store",

@@ -363,11 +363,17 @@ func TestMemoDamaged(t *testing.T) {
 }
 
 // damageString flips a bit in the middle of every copy of s in the store's
-// files.
+// files: the database's, and the results log's under log/.
 func damageString(t *testing.T, dir, s string) {
 	t.Helper()
 	n := 0
-	files, err := filepath.Glob(filepath.Join(dir, "*"))
+	var files []string
+	err := filepath.WalkDir(dir, func(path string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, path)
+		}
+		return err
+	})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -473,7 +479,7 @@ func TestMemoNewerFormat(t *testing.T) {
 	}
 	for _, cmd := range []string{"ls", "stats", "gc"} {
 		out, errOut, code := starflow("memo", cmd, "--memo-dir", dir)
-		want := "starflow: memo store " + dir + " has format version 99, newer than the 1 this starflow reads: upgrade starflow or use --memo-dir\n"
+		want := fmt.Sprintf("starflow: memo store %s has format version 99, newer than the %d this starflow reads: upgrade starflow or use --memo-dir\n", dir, memo.FormatVersion)
 		if code != exitUsage || out != "" || errOut != want {
 			t.Errorf("memo %s of a newer store: status %d, stdout %q, stderr %q; want 2 and %q", cmd, code, out, errOut, want)
 		}
