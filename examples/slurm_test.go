@@ -7,18 +7,12 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/starflow-hpc/starflow/providers/slurm/slurmtest"
 )
 
 // needSlurm skips the test unless a Slurm controller answers.
-func needSlurm(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("sinfo"); err != nil {
-		t.Skip("no Slurm here (sinfo is not on PATH); start one with testing/slurm/up.sh")
-	}
-	if out, err := exec.Command("sinfo", "--noheader").CombinedOutput(); err != nil {
-		t.Skipf("no Slurm controller answers (sinfo: %v: %s); start one with testing/slurm/up.sh", err, strings.TrimSpace(string(out)))
-	}
-}
+func needSlurm(t *testing.T) { slurmtest.Need(t) }
 
 // TestSlurmSweep runs the sweep on the real cluster of testing/slurm/up.sh:
 // one sbatch job of two nodes, a worker on each started by srun, the

@@ -8,6 +8,8 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+
+	"github.com/starflow-hpc/starflow/providers/slurm/slurmtest"
 )
 
 // These tests run the real starflow binary against the real Slurm cluster
@@ -17,15 +19,7 @@ import (
 // by its cleanup.
 
 // needSlurm skips the test unless a Slurm controller answers.
-func needSlurm(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("sinfo"); err != nil {
-		t.Skip("no Slurm here (sinfo is not on PATH); start one with testing/slurm/up.sh")
-	}
-	if out, err := exec.Command("sinfo", "--noheader").CombinedOutput(); err != nil {
-		t.Skipf("no Slurm controller answers (sinfo: %v: %s); start one with testing/slurm/up.sh", err, strings.TrimSpace(string(out)))
-	}
-}
+func needSlurm(t *testing.T) { slurmtest.Need(t) }
 
 // slurmBG is startBG for a Slurm script: its cleanup also cancels every
 // job the run submitted.

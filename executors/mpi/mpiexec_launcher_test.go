@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/starflow-hpc/starflow/providers/launchers"
+	"github.com/starflow-hpc/starflow/providers/slurm/slurmtest"
 )
 
 // TestMpiExecLauncherOnSlurm runs the script MpiExecLauncher writes in a
@@ -18,12 +19,7 @@ import (
 // task per node, exclusive): mpiexec must start one copy of the command
 // on each node of the job.
 func TestMpiExecLauncherOnSlurm(t *testing.T) {
-	if _, err := exec.LookPath("sinfo"); err != nil {
-		t.Skip("no Slurm here (sinfo is not on PATH); start one with testing/slurm/up.sh")
-	}
-	if out, err := exec.Command("sinfo", "--noheader").CombinedOutput(); err != nil {
-		t.Skipf("no Slurm controller answers (sinfo: %v: %s); start one with testing/slurm/up.sh", err, strings.TrimSpace(string(out)))
-	}
+	slurmtest.Need(t)
 	if _, err := exec.LookPath("mpiexec"); err != nil {
 		t.Skip("no mpiexec here; testing/slurm/up.sh installs Open MPI")
 	}

@@ -13,18 +13,11 @@ import (
 
 	"github.com/starflow-hpc/starflow/providers"
 	"github.com/starflow-hpc/starflow/providers/launchers"
+	"github.com/starflow-hpc/starflow/providers/slurm/slurmtest"
 )
 
 // needSlurm skips the test unless a Slurm controller answers.
-func needSlurm(t *testing.T) {
-	t.Helper()
-	if _, err := exec.LookPath("sinfo"); err != nil {
-		t.Skip("no Slurm here (sinfo is not on PATH); start one with testing/slurm/up.sh")
-	}
-	if out, err := exec.Command("sinfo", "--noheader").CombinedOutput(); err != nil {
-		t.Skipf("no Slurm controller answers (sinfo: %v: %s); start one with testing/slurm/up.sh", err, strings.TrimSpace(string(out)))
-	}
-}
+func needSlurm(t *testing.T) { slurmtest.Need(t) }
 
 // runJob runs body as a two-node batch job of tasksPerNode tasks on each
 // node, and returns the job's output and the folder it ran in.

@@ -10,20 +10,14 @@ import (
 
 	"github.com/starflow-hpc/starflow/providers"
 	"github.com/starflow-hpc/starflow/providers/launchers"
+	"github.com/starflow-hpc/starflow/providers/slurm/slurmtest"
 )
 
 // clusterProvider returns a provider on the real cluster of
 // testing/slurm/up.sh, or skips the test when there is none.
 func clusterProvider(t *testing.T, edit func(*Config)) *Provider {
 	t.Helper()
-	if _, err := exec.LookPath("sinfo"); err != nil {
-		t.Skip("no Slurm here (sinfo is not on PATH); start one with testing/slurm/up.sh")
-	}
-	// Installed but not started (testing/slurm/down.sh leaves the
-	// packages): nothing to test against either.
-	if out, err := exec.Command("sinfo", "--noheader").CombinedOutput(); err != nil {
-		t.Skipf("no Slurm controller answers (sinfo: %v: %s); start one with testing/slurm/up.sh", err, strings.TrimSpace(string(out)))
-	}
+	slurmtest.Need(t)
 	cfg := Defaults()
 	cfg.Partition = "debug"
 	cfg.Exclusive = false
