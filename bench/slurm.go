@@ -89,19 +89,28 @@ func (r *runner) firstResult(w workload, n, runs int, warmUp bool) ([]result, er
 	return []result{base, res}, nil
 }
 
+// slurmCommand is `starflow run` of w's script in a scratch folder of its
+// own, bounded by slurmRunLimit; done removes the folder.
+func (r *runner) slurmCommand(w workload, n int) (cmd *exec.Cmd, done func(), err error) {
+	dir, err := os.MkdirTemp(r.scratch, w.name+"-")
+	if err != nil {
+		return nil, nil, err
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), slurmRunLimit)
+	cmd = exec.CommandContext(ctx, r.bin, "run", "--no-progress", "--memo-dir", memoDir(dir),
+		filepath.Join(r.scripts, w.script), strconv.Itoa(n))
+	cmd.Dir = dir
+	return cmd, func() { cancel(); os.RemoveAll(dir) }, nil
+}
+
 // untilFirstLine runs w's script and returns the time from its start to
 // its first line of output, which must be w.want(n), and its peak RSS.
 func (r *runner) untilFirstLine(w workload, n int) (time.Duration, int64, error) {
-	dir, err := os.MkdirTemp(r.scratch, w.name+"-")
+	cmd, done, err := r.slurmCommand(w, n)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), slurmRunLimit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, r.bin, "run", "--no-progress", "--memo-dir", memoDir(dir),
-		filepath.Join(r.scripts, w.script), strconv.Itoa(n))
-	cmd.Dir = dir
+	defer done()
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.StdoutPipe()
@@ -162,16 +171,11 @@ func (r *runner) slurmThroughput(w workload, n, runs int, warmUp bool) ([]result
 // timedByScript runs w's script and returns the seconds it printed after
 // its answer, and its peak RSS.
 func (r *runner) timedByScript(w workload, n int) (time.Duration, int64, error) {
-	dir, err := os.MkdirTemp(r.scratch, w.name+"-")
+	cmd, done, err := r.slurmCommand(w, n)
 	if err != nil {
 		return 0, 0, err
 	}
-	defer os.RemoveAll(dir)
-	ctx, cancel := context.WithTimeout(context.Background(), slurmRunLimit)
-	defer cancel()
-	cmd := exec.CommandContext(ctx, r.bin, "run", "--no-progress", "--memo-dir", memoDir(dir),
-		filepath.Join(r.scripts, w.script), strconv.Itoa(n))
-	cmd.Dir = dir
+	defer done()
 	var stdout, stderr bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	if err := cmd.Run(); err != nil {
