@@ -16,8 +16,10 @@ import (
 	"github.com/starflow-hpc/starflow/dfk"
 )
 
-// DefaultFlushInterval is how long an event waits in memory at most before
-// it is written: what a crash can lose. Parsl batches for one second too.
+// DefaultFlushInterval is how long a change to a task that has not ended
+// waits in memory before it is written (a task that ends is written at
+// the next batch): a crash loses the changes of the last one or two
+// intervals at most. Parsl batches for one second too.
 const DefaultFlushInterval = time.Second
 
 // DefaultResourceInterval is Parsl's resource_monitoring_interval.
@@ -25,13 +27,16 @@ const DefaultResourceInterval = 30 * time.Second
 
 const (
 	// wakeAt is the backlog that wakes the writer before its interval:
-	// big enough that a transaction's fixed cost is spread over many rows.
-	wakeAt = 1 << 14
+	// enough events that a transaction's fixed cost is spread over a
+	// thousand tasks, few enough that the writer works while the run
+	// goes rather than in one long transaction at its end.
+	wakeAt = 1 << 12
 	// maxBacklog bounds memory when tasks finish faster than SQLite can
-	// write them (a no-op task does, ten times over): producers then wait
-	// for the writer. 65,536 events are ~7 MB; a 1M-task run would
-	// otherwise queue ~400 MB of them.
-	maxBacklog = 1 << 16
+	// write them (a no-op task does, several times over): producers then
+	// wait for the writer. The two buffers that hold the backlog are made
+	// this size up front (1.7 MB each): grown by append instead, copying
+	// them cost TaskEvent, on the kernel's side, two thirds of its time.
+	maxBacklog = 1 << 14
 )
 
 // Options configure a Recorder.
@@ -58,15 +63,18 @@ type Options struct {
 
 // Recorder is a dfk.Observer that records a run into its monitoring
 // database. TaskEvent only copies the event into memory; a writer
-// goroutine, started by NewRecorder and stopped by Close, writes what
-// accumulated in one transaction per batch. The database is in WAL mode,
-// so a crash loses at most the batch being written and leaves the file
-// readable.
+// goroutine, started by NewRecorder and stopped by Close, folds the
+// events into each task's rows and writes the tasks that ended, and those
+// that changed a FlushInterval ago, in one transaction per batch. The
+// database is in WAL mode, so a crash loses only what was not written yet
+// and leaves the file readable.
 type Recorder struct {
-	opts  Options
-	runID string
-	log   hclog.Logger
-	db    *sql.DB
+	opts    Options
+	runID   string
+	epoch   time.Time // when it started, with its monotonic reading
+	epochNS int64     // epoch in unix nanoseconds
+	log     hclog.Logger
+	db      *sql.DB
 
 	mu     sync.Mutex
 	full   *sync.Cond // producers wait here while the backlog is at maxBacklog
@@ -118,12 +126,15 @@ func NewRecorder(ctx context.Context, opts Options) (*Recorder, error) {
 	r := &Recorder{
 		opts:  opts,
 		runID: newRunID(),
+		epoch: time.Now(),
 		log:   opts.Logger,
 		db:    db,
+		buf:   make([]event, 0, maxBacklog),
 		wake:  make(chan struct{}, 1),
 		stop:  make(chan struct{}),
 		done:  make(chan struct{}),
 	}
+	r.epochNS = r.epoch.UnixNano()
 	r.full = sync.NewCond(&r.mu)
 	r.w, err = newWriter(ctx, r)
 	if err != nil {
@@ -134,13 +145,19 @@ func NewRecorder(ctx context.Context, opts Options) (*Recorder, error) {
 	return r, nil
 }
 
+// now is the time in unix nanoseconds, read from the monotonic clock
+// since the recorder started: one clock read where time.Now makes two, on
+// the kernel's path four times a task. A run's timestamps are then
+// consistent with each other even if the wall clock is set meanwhile.
+func (r *Recorder) now() int64 { return r.epochNS + int64(time.Since(r.epoch)) }
+
 // RunID is workflow.run_id (a random UUID, as Parsl's).
 func (r *Recorder) RunID() string { return r.runID }
 
 // TaskEvent records one transition. It never does I/O; it waits only when
 // the writer is maxBacklog events behind.
 func (r *Recorder) TaskEvent(e *dfk.Event) {
-	ev := event{at: time.Now().UnixNano(), id: e.ID, try: int32(e.Try), state: e.State, kind: e.Kind,
+	ev := event{at: r.now(), id: e.ID, try: int32(e.Try), state: e.State, kind: e.Kind,
 		memo: e.Memo, app: e.App, executor: e.Executor, deps: e.Deps, err: e.Err}
 	if e.Where != (dfk.Where{}) {
 		w := e.Where
@@ -186,7 +203,7 @@ func (r *Recorder) run() {
 		defer t.Stop()
 		sample = t.C
 	}
-	var spare []event
+	spare := make([]event, 0, maxBacklog)
 	for {
 		stopping := false
 		sampleNow := false
@@ -200,10 +217,11 @@ func (r *Recorder) run() {
 		}
 		batch := r.take(spare)
 		r.w.apply(batch, r.procs.take())
+		now := r.now()
 		if sampleNow {
-			r.w.sample(time.Now())
+			r.w.sample(now)
 		}
-		r.w.commit()
+		r.w.commit(now - r.opts.FlushInterval.Nanoseconds())
 		clear(batch) // drop references to errors and deps
 		spare = batch
 		if stopping {
@@ -225,7 +243,7 @@ func (r *Recorder) Close() error {
 		r.mu.Unlock()
 		// Events that arrived between the writer's last take and closed.
 		r.w.apply(r.take(nil), r.procs.take())
-		r.w.commit()
+		r.w.flush()
 		r.closeErr = errors.Join(r.w.err, r.w.finish(time.Now()), r.db.Close())
 		if r.closeErr != nil {
 			r.closeErr = fmt.Errorf("monitoring: %s: %w", r.opts.Path, r.closeErr)

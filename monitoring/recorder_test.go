@@ -6,6 +6,7 @@ import (
 	"errors"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -134,7 +135,7 @@ func TestRecorderWritesKnownTasks(t *testing.T) {
 
 	// Every transition, in order, per task.
 	statuses := map[int][]string{}
-	for _, r := range queryRows(t, db, `SELECT task_id, task_status_name || '/' || try_id FROM status ORDER BY rowid`,
+	for _, r := range queryRows(t, db, `SELECT task_id, task_status_name || '/' || try_id FROM status ORDER BY task_id, timestamp`,
 		func(rows *sql.Rows) ([2]any, error) {
 			var id int
 			var s string
@@ -222,5 +223,190 @@ func TestRecorderBackpressureAndClose(t *testing.T) {
 	}
 	if tasks != n || statuses != 2*n {
 		t.Errorf("tasks = %d, statuses = %d; want %d, %d", tasks, statuses, n, 2*n)
+	}
+}
+
+// A task that runs longer than the flush interval is in the database
+// while it runs, and its row is brought up to date when it ends.
+func TestRecorderWritesLongTasksWhileTheyRun(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), monitoring.FileName)
+	rec, err := monitoring.NewRecorder(ctx, monitoring.Options{Path: path, DefaultExecutor: "pool", FlushInterval: 10 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rec.Close()
+	for _, s := range []dfk.State{dfk.Pending, dfk.Launched, dfk.Running} {
+		rec.TaskEvent(&dfk.Event{ID: 0, App: "long", State: s})
+	}
+	db, err := monitoring.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	deadline := time.Now().Add(time.Minute)
+	for stateOf(t, db, 0) != "running" {
+		if time.Now().After(deadline) {
+			t.Fatal("a running task was not written within a minute")
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+	rec.TaskEvent(&dfk.Event{ID: 0, App: "long", State: dfk.ExecDone})
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if s := stateOf(t, db, 0); s != "exec_done" {
+		t.Errorf("after it ended, task 0 is %q", s)
+	}
+	got := queryRows(t, db, `SELECT task_status_name FROM status ORDER BY timestamp`, scanString)
+	if want := []string{"pending", "launched", "running", "exec_done"}; !reflect.DeepEqual(got, want) {
+		t.Errorf("status = %v, want %v", got, want)
+	}
+}
+
+// stateOf reads a task's task_status_name, "" when it has no row.
+func stateOf(t *testing.T, db *sql.DB, id int) string {
+	t.Helper()
+	var s string
+	err := db.QueryRow(`SELECT task_status_name FROM task WHERE task_id = ?`, id).Scan(&s)
+	if err != nil && !errors.Is(err, sql.ErrNoRows) {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func scanString(rows *sql.Rows) (string, error) {
+	var s string
+	err := rows.Scan(&s)
+	return s, err
+}
+
+// The status view lists each kind of task's transitions in the kernel's
+// order, with their try: a join app (joining), a memo hit (no try), a
+// task failed by its dependency, and one retried after its worker was
+// lost (which costs nothing).
+func TestStatusView(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), monitoring.FileName)
+	rec, err := monitoring.NewRecorder(ctx, monitoring.Options{Path: path, DefaultExecutor: "pool"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	events := []dfk.Event{
+		{ID: 0, App: "join", Kind: dfk.JoinApp, State: dfk.Pending},
+		{ID: 1, App: "cached", State: dfk.Pending, Memo: true},
+		{ID: 2, App: "after", State: dfk.Pending, Deps: []int{3}},
+		{ID: 3, App: "lost", State: dfk.Pending},
+		{ID: 0, State: dfk.Launched},
+		{ID: 1, State: dfk.MemoDone},
+		{ID: 0, State: dfk.Running},
+		{ID: 3, State: dfk.Launched},
+		{ID: 3, State: dfk.Running},
+		{ID: 0, State: dfk.Joining},
+		{ID: 3, State: dfk.Launched, Try: 1, Err: lostErr{}},
+		{ID: 3, State: dfk.Running, Try: 1},
+		{ID: 0, State: dfk.ExecDone},
+		{ID: 3, State: dfk.Failed, Try: 1, Err: errors.New("boom")},
+		{ID: 2, State: dfk.DepFail, Err: errors.New("task 3 failed")},
+	}
+	for i := range events {
+		rec.TaskEvent(&events[i])
+	}
+	if err := rec.Close(); err != nil {
+		t.Fatal(err)
+	}
+	db, err := monitoring.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := map[int][]string{}
+	for _, r := range queryRows(t, db, `SELECT task_id, task_status_name || '/' || try_id FROM status ORDER BY timestamp`,
+		func(rows *sql.Rows) ([2]any, error) {
+			var id int
+			var s string
+			err := rows.Scan(&id, &s)
+			return [2]any{id, s}, err
+		}) {
+		got[r[0].(int)] = append(got[r[0].(int)], r[1].(string))
+	}
+	want := map[int][]string{
+		0: {"pending/0", "launched/0", "running/0", "joining/0", "exec_done/0"},
+		1: {"pending/0", "memo_done/0"},
+		2: {"pending/0", "dep_fail/0"},
+		3: {"pending/0", "launched/0", "running/0", "launched/1", "running/1", "failed/1"},
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("status:\n got %v\nwant %v", got, want)
+	}
+	var fails int
+	var cost float64
+	if err := db.QueryRow(`SELECT task_fail_count, task_fail_cost FROM task WHERE task_id = 3`).Scan(&fails, &cost); err != nil {
+		t.Fatal(err)
+	}
+	if fails != 2 || cost != 1 {
+		t.Errorf("task 3: fail count %d, cost %v; want 2 (lost, boom), cost 1 (the lost try is free)", fails, cost)
+	}
+	if n := queryRows(t, db, `SELECT count(*) FROM try WHERE task_id = 1`, scanString); n[0] != "0" {
+		t.Errorf("the memo hit has %s try rows, want none", n[0])
+	}
+}
+
+type lostErr struct{}
+
+func (lostErr) Error() string      { return "worker lost" }
+func (lostErr) ResourceLost() bool { return true }
+
+// Runs sharing a database (a logging_endpoint) number their tasks from 0
+// each: their rows stay apart, told by run_id.
+func TestRecorderSharedDatabase(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "shared.db")
+	var ids []string
+	for range 2 {
+		rec, err := monitoring.NewRecorder(ctx, monitoring.Options{Path: path, DefaultExecutor: "pool"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, rec.RunID())
+		for _, s := range []dfk.State{dfk.Pending, dfk.Launched, dfk.Running, dfk.ExecDone} {
+			rec.TaskEvent(&dfk.Event{ID: 0, App: "a", State: s})
+		}
+		if err := rec.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db, err := monitoring.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	got := queryRows(t, db, `SELECT t.run_id || ' ' || count(DISTINCT t.task_id) || ' ' || count(DISTINCT y.try_id) || ' ' || count(*)
+		FROM task t JOIN try y USING (run_id, task_id) JOIN status s USING (run_id, task_id) GROUP BY t.run_id ORDER BY t.run_id`, scanString)
+	want := []string{ids[0] + " 1 1 4", ids[1] + " 1 1 4"}
+	if ids[1] < ids[0] {
+		want[0], want[1] = want[1], want[0]
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("per run: %q, want %q", got, want)
+	}
+}
+
+// A task id beyond what the keys hold stops the writes with an error
+// rather than overwriting another task's row.
+func TestRecorderTaskIDBeyondKeys(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), monitoring.FileName)
+	rec, err := monitoring.NewRecorder(context.Background(), monitoring.Options{Path: path, DefaultExecutor: "pool"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.TaskEvent(&dfk.Event{ID: monitoring.MaxTasks, App: "a", State: dfk.Pending})
+	rec.TaskEvent(&dfk.Event{ID: monitoring.MaxTasks, App: "a", State: dfk.DepFail})
+	if err := rec.Close(); err == nil || !strings.Contains(err.Error(), "fit the database's keys") {
+		t.Errorf("Close = %v, want the id refused", err)
 	}
 }

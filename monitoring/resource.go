@@ -59,7 +59,7 @@ func (q *procQueue) take() []procEvent {
 // try's process group starts; pgid is its leader's pid.
 func (r *Recorder) ProcessStarted(task, try, pgid int) {
 	if r.opts.Resources {
-		r.procs.push(procEvent{key: tryKey{task, try}, pgid: pgid, at: time.Now().UnixNano()})
+		r.procs.push(procEvent{key: tryKey{task, try}, pgid: pgid, at: r.now()})
 	}
 }
 
@@ -67,7 +67,7 @@ func (r *Recorder) ProcessStarted(task, try, pgid int) {
 // exit state (rusage covers the processes it waited for).
 func (r *Recorder) ProcessEnded(task, try, pgid int, state *os.ProcessState) {
 	if r.opts.Resources && state != nil {
-		r.procs.push(procEvent{key: tryKey{task, try}, pgid: pgid, at: time.Now().UnixNano(), state: state})
+		r.procs.push(procEvent{key: tryKey{task, try}, pgid: pgid, at: r.now(), state: state})
 	}
 }
 
@@ -153,14 +153,14 @@ func (res *resources) proc(w *writer, p procEvent) {
 	w.resource = res.row(w, p.key, p.pgid, c, prev)
 }
 
-// sample writes one row per running try it can see.
-func (res *resources) sample(w *writer, now time.Time) {
+// sample writes one row per running try it can see; now is unix ns.
+func (res *resources) sample(w *writer, now int64) {
 	if len(res.python) > 0 {
 		var c counters
 		if st, ok := readStat(res.pid); ok {
 			c.add(res.pid, st, true)
 		}
-		c.at = now.UnixNano()
+		c.at = now
 		for tr := range res.python {
 			w.resource = res.row(w, tryKey{tr.task.id, tr.try}, res.pid, c, res.self)
 		}
@@ -173,7 +173,7 @@ func (res *resources) sample(w *writer, now time.Time) {
 			if !c.ok {
 				continue // the group ended between the event and this scan
 			}
-			c.at = now.UnixNano()
+			c.at = now
 			w.resource = res.row(w, key, g.pgid, c, g.last)
 			g.last = c
 			g.peakRSS = max(g.peakRSS, c.rss)

@@ -18,16 +18,16 @@ type runCharts struct {
 	Apps     []appSummary
 }
 
-// charts computes the run's charts, or takes them from the cache. The
+// runCharts computes the run's charts, or takes them from the cache. The
 // timeline comes first, on its own channel, so the page can send it while
 // the task table is still being read.
-func (s *Server) charts(ctx context.Context, db *sql.DB, run *runSummary) (<-chan result[timelineView], <-chan result[*runCharts]) {
+func (s *Server) runCharts(ctx context.Context, db *sql.DB, run *runSummary) (<-chan result[timelineView], <-chan result[*runCharts]) {
 	timeline := make(chan result[timelineView], 1)
 	all := make(chan result[*runCharts], 1)
 	stamp := ""
 	if !run.Running() {
 		stamp = s.dbs.stamp(run.ID)
-		if c := s.cache.get(run.ID, stamp); c != nil {
+		if c, ok := s.charts.get(run.ID, stamp); ok {
 			timeline <- result[timelineView]{c.Timeline, nil}
 			all <- result[*runCharts]{c, nil}
 			return timeline, all
@@ -35,13 +35,14 @@ func (s *Server) charts(ctx context.Context, db *sql.DB, run *runSummary) (<-cha
 	}
 	cols := newAxis(run.T0, run.T1, columns)
 	chart := newAxis(run.T0, run.T1, chartBuckets)
-	tasksCh := async(func() (*taskAgg, error) { return scanTasks(ctx, db, chart) })
+	tasksCh := async(func() (*taskAgg, error) { return scanTasks(ctx, db, run, chart) })
 	triesCh := async(func() (*tryAgg, error) {
+		lo, hi := run.tryKeys()
 		var n int
-		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM try").Scan(&n); err != nil {
+		if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM try WHERE try_key BETWEEN ? AND ?", lo, hi).Scan(&n); err != nil {
 			return nil, fmt.Errorf("count tries: %w", err)
 		}
-		return scanTries(ctx, db, cols, chart, n <= exactTries)
+		return scanTries(ctx, db, run, cols, chart, n <= exactTries)
 	})
 	go func() {
 		tr := <-triesCh
@@ -59,52 +60,53 @@ func (s *Server) charts(ctx context.Context, db *sql.DB, run *runSummary) (<-cha
 		}
 		c := &runCharts{Timeline: tv, States: buildStateChart(ta.v, tr.v, run.T1-run.T0), Apps: ta.v.appTable()}
 		if stamp != "" {
-			s.cache.put(run.ID, stamp, c)
+			s.charts.put(run.ID, stamp, c)
 		}
 		all <- result[*runCharts]{c, nil}
 	}()
 	return timeline, all
 }
 
-// chartCache keeps the charts of finished runs. A finished run's database
-// no longer changes, so a reload, or a second person looking, costs
-// nothing; the stamp (the files' sizes and times) notices a database
-// that was replaced all the same.
-type chartCache struct {
-	mu sync.Mutex
-	m  map[string]cachedCharts // by run folder
+// runCache keeps what was computed from finished runs: their charts,
+// their task counts. A finished run's database no longer changes, so a
+// reload, or a second person looking, costs nothing; the stamp (the
+// files' sizes and times) notices a database that was replaced all the
+// same.
+type runCache[T any] struct {
+	mu   sync.Mutex
+	runs int // how many it keeps
+	m    map[string]cached[T]
 }
 
-type cachedCharts struct {
-	stamp  string
-	charts *runCharts
+type cached[T any] struct {
+	stamp string
+	v     T
 }
 
-// chartCacheRuns bounds the cache: a run's charts are some hundred KB.
-const chartCacheRuns = 16
+func newRunCache[T any](runs int) *runCache[T] {
+	return &runCache[T]{runs: runs, m: map[string]cached[T]{}}
+}
 
-func (c *chartCache) get(id, stamp string) *runCharts {
+func (c *runCache[T]) get(id, stamp string) (T, bool) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if e, ok := c.m[id]; ok && e.stamp == stamp && stamp != "" {
-		return e.charts
+		return e.v, true
 	}
-	return nil
+	var zero T
+	return zero, false
 }
 
-func (c *chartCache) put(id, stamp string, charts *runCharts) {
+func (c *runCache[T]) put(id, stamp string, v T) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.m == nil {
-		c.m = map[string]cachedCharts{}
-	}
-	if _, ok := c.m[id]; !ok && len(c.m) >= chartCacheRuns {
+	if _, ok := c.m[id]; !ok && len(c.m) >= c.runs {
 		for k := range c.m { // any one: runs are looked at in no useful order
 			delete(c.m, k)
 			break
 		}
 	}
-	c.m[id] = cachedCharts{stamp, charts}
+	c.m[id] = cached[T]{stamp, v}
 }
 
 // stamp identifies the database's content by its files' sizes and

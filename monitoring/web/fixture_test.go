@@ -67,9 +67,9 @@ func at(secs string) string {
 var bigRunApps = []string{"simulate", "analyze", "plot", "fetch", "reduce"}
 
 // makeBigRun writes a run of n tasks as the recorder would: finished (an
-// end time, and the indexes the recorder adds at the end), or still going
-// (neither), in one transaction of INSERT ... SELECT statements over a generated series
-// (a Go loop of n*7 inserts takes far longer). 32 workers in 4 blocks run
+// end time) or still going, in one transaction of INSERT ... SELECT
+// statements over a generated series (a Go loop of n*2 inserts takes far
+// longer). It is the database's first run: task_key is task_id. 32 workers in 4 blocks run
 // the tasks one after the other; task i is:
 //
 //	i%100 == 7:      failed after 2 tries (both failed)
@@ -98,6 +98,7 @@ func makeBigRun(t testing.TB, root, id string, n int, finished bool) {
 	execAll(t, db,
 		fmt.Sprintf(`INSERT INTO workflow VALUES ('run-%s', 'sweep.star', NULL, '%s', %s, 'node0', 'alice', '/home/alice/runinfo/%s', %d, %d)`,
 			id, fixtureBegan, end, id, n*3/100, n-n*3/100),
+		`INSERT INTO starflow_run VALUES ('run-`+id+`', 0)`,
 		series+`INSERT INTO task SELECT task_id, 'run-`+id+`', `+apps+`, `+state+`, 'python', 'htex',
 			CASE WHEN task_id % 100 = 8 THEN CAST(task_id - 1 AS TEXT) WHEN task_id % 100 = 9 THEN CAST(task_id - 2 AS TEXT) WHEN task_id > 0 THEN CAST(task_id / 2 AS TEXT) END,
 			CASE WHEN task_id % 100 = 10 THEN '1' ELSE '0' END, NULL, NULL, NULL, NULL,
@@ -110,7 +111,7 @@ func makeBigRun(t testing.TB, root, id string, n int, finished bool) {
 			CASE task_id % 100 WHEN 7 THEN 'ValueError: bad input ' || task_id || char(10) || 'ValueError: bad input ' || task_id
 				WHEN 8 THEN 'DependencyError: task ' || (task_id - 1) || ' failed' WHEN 9 THEN 'DependencyError: task ' || (task_id - 2) || ' failed'
 				WHEN 11 THEN 'ValueError: flaky ' || task_id END,
-			'node' || (task_id % 32 / 8 + 1)
+			'node' || (task_id % 32 / 8 + 1), task_id
 			FROM s`,
 		// The last try of every task that ran; a failed first try sits in
 		// the previous 0.2 s slot of the same worker.
@@ -118,18 +119,15 @@ func makeBigRun(t testing.TB, root, id string, n int, finished bool) {
 			CAST(task_id % 32 / 8 AS TEXT), 'node' || (task_id % 32 / 8 + 1), 'htex',
 			`+at(start+" - 0.01")+`, `+at(start)+`, `+at(start+" + "+dur)+`,
 			CASE WHEN task_id % 100 = 7 THEN 'ValueError: bad input ' || task_id END, NULL,
-			CAST(task_id % 32 AS TEXT), CASE WHEN task_id % 100 = 7 THEN 'failed' ELSE 'exec_done' END
+			CAST(task_id % 32 AS TEXT), CASE WHEN task_id % 100 = 7 THEN 'failed' ELSE 'exec_done' END,
+			NULL, task_id << 16 | CASE WHEN task_id % 100 IN (7, 11) THEN 1 ELSE 0 END
 			FROM s WHERE `+ran,
 		series+`INSERT INTO try SELECT 0, task_id, 'run-`+id+`',
 			CAST(task_id % 32 / 8 AS TEXT), 'node' || (task_id % 32 / 8 + 1), 'htex',
 			`+at(start+" - 0.11")+`, `+at(start+" - 0.1")+`, `+at(start+" - 0.05")+`,
 			CASE WHEN task_id % 100 = 7 THEN 'ValueError: bad input ' ELSE 'ValueError: flaky ' END || task_id, NULL,
-			CAST(task_id % 32 AS TEXT), 'failed'
+			CAST(task_id % 32 AS TEXT), 'failed', NULL, task_id << 16
 			FROM s WHERE task_id % 100 IN (7, 11)`,
-		series+`INSERT INTO status SELECT task_id, 'pending', `+at(start+" - 0.1")+`, 'run-`+id+`', 0 FROM s`,
-		series+`INSERT INTO status SELECT task_id, 'launched', `+at(start+" - 0.01")+`, 'run-`+id+`', 0 FROM s WHERE `+ran,
-		series+`INSERT INTO status SELECT task_id, 'running', `+at(start)+`, 'run-`+id+`', 0 FROM s WHERE `+ran,
-		series+`INSERT INTO status SELECT task_id, `+state+`, `+at(start+" + "+dur)+`, 'run-`+id+`', 0 FROM s`,
 		// A resource sample for one try in ten.
 		series+`INSERT INTO resource (try_id, task_id, run_id, timestamp, resource_monitoring_interval, psutil_process_pid,
 			psutil_process_time_user, psutil_process_time_system, psutil_process_memory_resident, psutil_process_disk_read, psutil_process_disk_write)
@@ -175,10 +173,10 @@ func makeSmallRun(t testing.TB, root, id string) {
 		}
 		return fmt.Sprintf(`INSERT INTO task (task_id, run_id, task_func_name, task_status_name, task_kind, task_executor, task_depends,
 			task_memoize, task_stdout, task_stderr, task_time_invoked, task_time_submitted, task_time_running, task_time_returned,
-			task_fail_count, task_fail_cost, task_fail_history, hostname)
+			task_fail_count, task_fail_cost, task_fail_history, hostname, task_key)
 			VALUES (%d, %s, '%s', '%s', 'python', 'htex', %s, '0', 'runinfo/%s/task_logs/%d.out', 'runinfo/%s/task_logs/%d.err',
-			%s, %s, %s, %s, %d, %d, %s, 'node1')`,
-			tid, run, app, state, q(deps), id, tid, id, tid, null(inv), null(inv), null(running), null(ret), fails, fails, q(hist))
+			%s, %s, %s, %s, %d, %d, %s, 'node1', %d)`,
+			tid, run, app, state, q(deps), id, tid, id, tid, null(inv), null(inv), null(running), null(ret), fails, fails, q(hist), tid)
 	}
 	try := func(task, try int, worker, launched, running, ret, status, hist string) string {
 		h := "NULL"
@@ -189,11 +187,12 @@ func makeSmallRun(t testing.TB, root, id string) {
 		if ret != "" {
 			r = at(ret)
 		}
-		return fmt.Sprintf(`INSERT INTO try VALUES (%d, %d, %s, '0', 'node1', 'htex', %s, %s, %s, %s, NULL, '%s', '%s')`,
-			try, task, run, at(launched), at(running), r, h, worker, status)
+		return fmt.Sprintf(`INSERT INTO try VALUES (%d, %d, %s, '0', 'node1', 'htex', %s, %s, %s, %s, NULL, '%s', '%s', NULL, %d)`,
+			try, task, run, at(launched), at(running), r, h, worker, status, monitoring.TryKey(int64(task), int64(try)))
 	}
 	execAll(t, db,
 		`INSERT INTO workflow VALUES (`+run+`, 'small.star', NULL, '`+fixtureBegan+`', NULL, 'node0', 'alice', '/home/alice/runinfo/`+id+`', 2, 2)`,
+		`INSERT INTO starflow_run VALUES (`+run+`, 0)`,
 		task(0, "fetch", "exec_done", "", 0, "", at("0"), at("0"), at("2")),
 		task(1, "simulate", "exec_done", "", 1, "OSError: flaky disk", at("0"), at("2"), at("4")),
 		task(2, "simulate", "failed", "0", 2, smallRunFailure+"\n"+smallRunFailure, at("0"), at("3"), at("5.5")),
@@ -206,9 +205,6 @@ func makeSmallRun(t testing.TB, root, id string) {
 		try(2, 0, "0", "2", "2", "3", "failed", smallRunFailure),
 		try(2, 1, "0", "3", "3", "5.5", "failed", smallRunFailure),
 		try(5, 0, "1", "4", "4", "", "running", ""),
-		`INSERT INTO status VALUES (2, 'pending', `+at("0")+`, `+run+`, 0), (2, 'launched', `+at("2")+`, `+run+`, 0),
-			(2, 'running', `+at("2")+`, `+run+`, 0), (2, 'launched', `+at("3")+`, `+run+`, 1),
-			(2, 'running', `+at("3")+`, `+run+`, 1), (2, 'failed', `+at("5.5")+`, `+run+`, 1)`,
 		`INSERT INTO resource (try_id, task_id, run_id, timestamp, resource_monitoring_interval, psutil_process_pid,
 			psutil_process_time_user, psutil_process_time_system, psutil_process_memory_resident, psutil_process_disk_read, psutil_process_disk_write)
 			VALUES (1, 2, `+run+`, `+at("3.5")+`, 0.5, 4242, 0.25, 0.05, 104857600, 1024, 2048),

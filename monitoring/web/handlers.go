@@ -69,19 +69,41 @@ func (s *Server) summary(ctx context.Context, id string) (*runSummary, error) {
 	if err != nil {
 		return nil, err
 	}
-	return loadSummary(ctx, db, id)
+	return s.loadSummary(ctx, db, id)
 }
 
-func loadSummary(ctx context.Context, db *sql.DB, id string) (*runSummary, error) {
+// loadSummary reads the run and counts its tasks by state. A finished
+// run's counts are kept: counting reads the whole task table.
+func (s *Server) loadSummary(ctx context.Context, db *sql.DB, id string) (*runSummary, error) {
+	run, err := loadStartedRun(ctx, db, id)
+	if err != nil {
+		return nil, err
+	}
+	stamp := ""
+	if !run.Running() {
+		stamp = s.dbs.stamp(id)
+		if c, ok := s.counts.get(id, stamp); ok {
+			run.Counts = c
+			return run, nil
+		}
+	}
+	if run.Counts, err = loadCounts(ctx, db, run); err != nil {
+		return nil, err
+	}
+	if stamp != "" {
+		s.counts.put(id, stamp, run.Counts)
+	}
+	return run, nil
+}
+
+// loadStartedRun is loadRun, with a run that recorded nothing yet said to
+// the user.
+func loadStartedRun(ctx context.Context, db *sql.DB, id string) (*runSummary, error) {
 	run, err := loadRun(ctx, db, id)
 	if errors.Is(err, errNoWorkflow) {
 		return nil, &problem{http.StatusNotFound, "Run not started", fmt.Sprintf(
 			"Run %s's monitoring database has no workflow row yet: the run is starting, or stopped before it recorded anything.", id)}
 	}
-	if err != nil {
-		return nil, err
-	}
-	run.Counts, err = loadCounts(ctx, db)
 	return run, err
 }
 
@@ -126,13 +148,13 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	run, err := loadSummary(ctx, db, id)
+	run, err := s.loadSummary(ctx, db, id)
 	if err != nil {
 		s.fail(w, r, err)
 		return
 	}
-	timelineCh, chartsCh := s.charts(ctx, db, run)
-	failCh := async(func() ([]failure, error) { return loadFailures(ctx, db) })
+	timelineCh, chartsCh := s.runCharts(ctx, db, run)
+	failCh := async(func() ([]failure, error) { return loadFailures(ctx, db, run) })
 	blocksCh := async(func() ([]blockRow, error) { return loadBlocks(ctx, db) })
 
 	d := &runPageData{pageBase: pageBase{Title: "Run " + id, RunInfo: s.root, RunID: id, Refresh: run.Running()}, Run: run}
@@ -196,7 +218,12 @@ func (s *Server) tasksPage(w http.ResponseWriter, r *http.Request) {
 		}
 		f.Page = n
 	}
-	page, err := loadTaskPage(ctx, db, f)
+	run, err := loadStartedRun(ctx, db, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	page, err := loadTaskPage(ctx, db, run, f)
 	if err != nil {
 		s.fail(w, r, err)
 		return
@@ -233,7 +260,12 @@ func (s *Server) taskPage(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, r, err)
 		return
 	}
-	t, err := loadTask(ctx, db, tid)
+	run, err := loadStartedRun(ctx, db, id)
+	if err != nil {
+		s.fail(w, r, err)
+		return
+	}
+	t, err := loadTask(ctx, db, run, tid)
 	if errors.Is(err, errNoTask) {
 		s.problem(w, &problem{http.StatusNotFound, "No such task", fmt.Sprintf("Run %s has no task %d.", id, tid)})
 		return

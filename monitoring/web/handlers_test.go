@@ -2,6 +2,7 @@ package web
 
 import (
 	"database/sql"
+	"fmt"
 	"io"
 	"net/http/httptest"
 	"os"
@@ -246,7 +247,7 @@ func TestBadInput(t *testing.T) {
 		{"/runs/001/", 404, "it ran without monitoring. Turn it on with Config(monitoring=MonitoringHub())"},
 		{"/runs/001/tasks", 404, "No monitoring database"},
 		{"/runs/001/tasks/1", 404, "No monitoring database"},
-		{"/runs/002/", 422, "was written by an older starflow (this one reads version 1)"},
+		{"/runs/002/", 422, fmt.Sprintf("was written by an older starflow (this one reads version %d)", monitoring.SchemaVersion)},
 		{"/runs/003/tasks", 422, "was written by a newer starflow"},
 		{"/runs/004/", 422, "was not written by starflow"},
 		{"/runs/005/", 422, "has no table try"},
@@ -314,15 +315,18 @@ func TestFinishedRunCache(t *testing.T) {
 	ts, s := newTestServerAnd(t, root)
 	first := page(t, ts, "/runs/000/", 200)
 	wantText(t, first, "took 6.00 s", "analyze 1 0 0 0")
-	if s.cache.get("000", s.dbs.stamp("000")) == nil {
+	if _, ok := s.charts.get("000", s.dbs.stamp("000")); !ok {
 		t.Errorf("a finished run's charts are not cached")
+	}
+	if _, ok := s.counts.get("000", s.dbs.stamp("000")); !ok {
+		t.Errorf("a finished run's task counts are not cached")
 	}
 	if again := page(t, ts, "/runs/000/", 200); again != first {
 		t.Errorf("a finished run's page changed between two views")
 	}
 	execAll(t, db, `INSERT INTO task (task_id, run_id, task_func_name, task_status_name, task_memoize, task_time_invoked, task_time_running, task_time_returned)
 		VALUES (6, 'run-000', 'late', 'exec_done', '0', `+at("5")+`, `+at("5")+`, `+at("5.75")+`)`)
-	wantText(t, page(t, ts, "/runs/000/", 200), "late 1 1 0 1 750 ms 750 ms 750 ms")
+	wantText(t, page(t, ts, "/runs/000/", 200), "7 tasks", "exec_done 3", "late 1 1 0 1 750 ms 750 ms 750 ms")
 }
 
 // TestRunReplaced: a run folder removed and made again (a new run took

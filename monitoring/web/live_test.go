@@ -5,6 +5,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/starflow-hpc/starflow/monitoring"
 )
 
 // TestLiveRun reads a run while its writer adds to it, as the recorder
@@ -32,11 +34,10 @@ func TestLiveRun(t *testing.T) {
 			var stmts []string
 			for i := b * per; i < (b+1)*per; i++ {
 				stmts = append(stmts,
-					fmt.Sprintf(`INSERT INTO task (task_id, run_id, task_func_name, task_status_name, task_memoize, task_time_invoked, task_time_running, task_time_returned)
-						VALUES (%d, 'live', 'f', 'exec_done', '0', %s, %s, %s)`, i, at(fmt.Sprint(i)), at(fmt.Sprint(i)), at(fmt.Sprint(i)+"+0.5")),
-					fmt.Sprintf(`INSERT INTO try (try_id, task_id, run_id, task_executor, worker_id, task_try_time_running, task_try_time_returned, task_try_status_name)
-						VALUES (0, %d, 'live', 'threads', '%d', %s, %s, 'exec_done')`, i, i%4, at(fmt.Sprint(i)), at(fmt.Sprint(i)+"+0.5")),
-					fmt.Sprintf(`INSERT INTO status VALUES (%d, 'exec_done', %s, 'live', 0)`, i, at(fmt.Sprint(i)+"+0.5")))
+					fmt.Sprintf(`INSERT INTO task (task_id, run_id, task_func_name, task_status_name, task_memoize, task_time_invoked, task_time_running, task_time_returned, task_key)
+						VALUES (%d, 'live', 'f', 'exec_done', '0', %s, %s, %s, %d)`, i, at(fmt.Sprint(i)), at(fmt.Sprint(i)), at(fmt.Sprint(i)+"+0.5"), i),
+					fmt.Sprintf(`INSERT INTO try (try_id, task_id, run_id, task_executor, worker_id, task_try_time_running, task_try_time_returned, task_try_status_name, try_key)
+						VALUES (0, %d, 'live', 'threads', '%d', %s, %s, 'exec_done', %d)`, i, i%4, at(fmt.Sprint(i)), at(fmt.Sprint(i)+"+0.5"), monitoring.TryKey(int64(i), 0)))
 			}
 			execAll(t, db, stmts...)
 		}

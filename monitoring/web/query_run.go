@@ -5,16 +5,15 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/starflow-hpc/starflow/monitoring"
 )
 
-// A starflow monitoring database holds one run (one workflow row), so the
-// queries below do not filter on run_id: the filter would only stop SQLite
-// from using the per-state and per-app indexes the recorder adds.
+// A database may hold several runs (a shared logging_endpoint); the
+// dashboard shows the newest, and its queries keep to that run's range of
+// task_key and try_key (monitoring.TaskKey), which SQLite reads as a range
+// of rowids: the filter costs nothing.
 
 // secs is the SQL expression for a timestamp column in seconds. Columns hold
 // local wall-clock text (monitoring.TimeLayout); only differences are ever
@@ -31,6 +30,7 @@ func elapsed(a, b string) string { return "(" + secs(b) + " - " + secs(a) + ")" 
 type runSummary struct {
 	ID        string // the runinfo folder name
 	RunID     string // workflow.run_id
+	Key       int64  // starflow_run.run_key: the high bits of its task_key and try_key
 	Name      string // workflow_name: the script, unless the user named it
 	Began     time.Time
 	Completed time.Time // zero while running or after a crash
@@ -50,6 +50,22 @@ func (r *runSummary) Duration() time.Duration {
 	return time.Duration((r.T1 - r.T0) * float64(time.Second))
 }
 
+// taskKeys is the run's range of task.task_key, for queries to filter on:
+// a database may hold other runs (a shared logging_endpoint).
+func (r *runSummary) taskKeys() (lo, hi int64) {
+	lo = monitoring.TaskKey(r.Key, 0)
+	return lo, lo + monitoring.MaxTasks - 1
+}
+
+// tryKeys is the run's range of try.try_key.
+func (r *runSummary) tryKeys() (lo, hi int64) {
+	lo, hi = r.taskKeys()
+	return monitoring.TryKey(lo, 0), monitoring.TryKey(hi, monitoring.MaxTries-1)
+}
+
+// taskKey is the task_key of the run's task id.
+func (r *runSummary) taskKey(id int64) int64 { return monitoring.TaskKey(r.Key, id) }
+
 var errNoWorkflow = errors.New("the database has no workflow row yet")
 
 // loadRun reads the workflow row and the run's time span.
@@ -57,17 +73,12 @@ func loadRun(ctx context.Context, db *sql.DB, id string) (*runSummary, error) {
 	r := &runSummary{ID: id}
 	var name, began, completed, host, user, dir sql.NullString
 	// A run's database has one workflow row; should it have more, the
-	// newest is the run this folder holds.
-	// A run without an end time is still going or stopped without
-	// finishing; either way its axis ends at the last transition recorded
-	// (status rows are appended in time order, so the newest rowids hold
-	// it), not at the present, which for a crashed run may be weeks on.
-	err := db.QueryRowContext(ctx, `SELECT run_id, workflow_name, time_began, time_completed, host, user, rundir,
-		`+secs("time_began")+`, COALESCE(`+secs("time_completed")+`,
-			(SELECT MAX(`+secs("timestamp")+`) FROM (SELECT timestamp FROM status ORDER BY rowid DESC LIMIT 64)),
-			`+secs("time_began")+`)
-		FROM workflow ORDER BY time_began DESC LIMIT 1`).
-		Scan(&r.RunID, &name, &began, &completed, &host, &user, &dir, &r.T0, &r.T1)
+	// newest is the run this folder holds. A run without a starflow_run
+	// row (a database made by hand) is taken to be the first.
+	err := db.QueryRowContext(ctx, `SELECT w.run_id, COALESCE(k.run_key, 0), workflow_name, time_began, time_completed,
+		host, user, rundir, `+secs("time_began")+`, COALESCE(`+secs("time_completed")+`, `+secs("time_began")+`)
+		FROM workflow w LEFT JOIN starflow_run k USING (run_id) ORDER BY time_began DESC LIMIT 1`).
+		Scan(&r.RunID, &r.Key, &name, &began, &completed, &host, &user, &dir, &r.T0, &r.T1)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNoWorkflow
 	}
@@ -78,11 +89,33 @@ func loadRun(ctx context.Context, db *sql.DB, id string) (*runSummary, error) {
 	r.Began, _ = monitoring.ParseTime(began.String)
 	if completed.Valid {
 		r.Completed, _ = monitoring.ParseTime(completed.String)
+	} else if err := r.lastRecorded(ctx, db); err != nil {
+		return nil, err
 	}
 	if r.T1 < r.T0 {
 		r.T1 = r.T0
 	}
 	return r, nil
+}
+
+// lastRecorded ends the axis of a run without an end time (still going,
+// or stopped without finishing) at the last transition recorded, not at
+// the present, which for a crashed run may be weeks on. The recorder
+// writes a task when it ends, so the tasks with the highest keys hold the
+// latest times, near enough for an axis.
+func (r *runSummary) lastRecorded(ctx context.Context, db *sql.DB) error {
+	lo, hi := r.taskKeys()
+	var last sql.NullFloat64
+	err := db.QueryRowContext(ctx, `SELECT MAX(`+secs("t")+`) FROM (
+		SELECT MAX(task_time_invoked, COALESCE(task_time_running, ''), COALESCE(task_time_returned, '')) AS t
+		FROM task WHERE task_key BETWEEN ? AND ? ORDER BY task_key DESC LIMIT 64)`, lo, hi).Scan(&last)
+	if err != nil {
+		return fmt.Errorf("read the run's last transition: %w", err)
+	}
+	if last.Valid {
+		r.T1 = last.Float64
+	}
+	return nil
 }
 
 // States in the order the dashboard lists them: the kernel's lifecycle,
@@ -132,20 +165,24 @@ func (c stateCounts) List() []stateCount {
 	return out
 }
 
-func loadCounts(ctx context.Context, db *sql.DB) (stateCounts, error) {
-	rows, err := db.QueryContext(ctx, `SELECT task_status_name, COUNT(*) FROM task GROUP BY task_status_name`)
+// loadCounts counts the run's tasks by state. The count is made here
+// rather than with GROUP BY: task_status_name has no index (the recorder
+// keeps its writes to the task's own row), and SQLite groups by sorting,
+// several times slower than reading the column once.
+func loadCounts(ctx context.Context, db *sql.DB, run *runSummary) (stateCounts, error) {
+	lo, hi := run.taskKeys()
+	rows, err := db.QueryContext(ctx, `SELECT task_status_name FROM task WHERE task_key BETWEEN ? AND ?`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("count tasks by state: %w", err)
 	}
 	defer rows.Close()
 	c := stateCounts{}
+	var s sql.RawBytes
 	for rows.Next() {
-		var s string
-		var n int
-		if err := rows.Scan(&s, &n); err != nil {
+		if err := rows.Scan(&s); err != nil {
 			return nil, fmt.Errorf("count tasks by state: %w", err)
 		}
-		c[s] = n
+		c[string(s)]++ // no allocation once the state is in the map
 	}
 	return c, rows.Err()
 }
@@ -179,10 +216,11 @@ const failureLimit = 20
 
 // loadFailures lists the tasks that failed themselves (not dep_fail: those
 // failed because one of these did, and can number in the thousands).
-func loadFailures(ctx context.Context, db *sql.DB) ([]failure, error) {
+func loadFailures(ctx context.Context, db *sql.DB, run *runSummary) ([]failure, error) {
+	lo, hi := run.taskKeys()
 	rows, err := db.QueryContext(ctx, `SELECT task_id, task_func_name, task_status_name, COALESCE(task_fail_history, ''),
 		task_fail_count, COALESCE(hostname, ''), COALESCE(task_stdout, ''), COALESCE(task_stderr, '')
-		FROM task WHERE task_status_name = 'failed' ORDER BY task_id LIMIT ?`, failureLimit)
+		FROM task WHERE task_key BETWEEN ? AND ? AND task_status_name = 'failed' ORDER BY task_key LIMIT ?`, lo, hi, failureLimit)
 	if err != nil {
 		return nil, fmt.Errorf("list failures: %w", err)
 	}
@@ -198,41 +236,36 @@ func loadFailures(ctx context.Context, db *sql.DB) ([]failure, error) {
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("list failures: %w", err)
 	}
-	return out, lastTryErrors(ctx, db, out)
+	return out, lastTryErrors(ctx, db, run, out)
 }
 
 // lastTryErrors replaces each failure's error history (every failed try's
 // error, run together) with its last try's error, which is the one that
 // failed the task, when the try table has it.
-func lastTryErrors(ctx context.Context, db *sql.DB, fs []failure) error {
+func lastTryErrors(ctx context.Context, db *sql.DB, run *runSummary, fs []failure) error {
 	if len(fs) == 0 {
 		return nil
 	}
-	byID := map[int64]*failure{}
-	ids := make([]string, len(fs))
-	for i := range fs {
-		byID[fs[i].ID] = &fs[i]
-		ids[i] = strconv.FormatInt(fs[i].ID, 10)
-	}
-	// One query for all: without the recorder's try_task_idx (a run
-	// still going) each lookup would read the whole table.
-	rows, err := db.QueryContext(ctx, `SELECT task_id, task_fail_history FROM try
-		WHERE task_id IN (`+strings.Join(ids, ",")+`) AND task_fail_history <> '' ORDER BY task_id, try_id`)
+	// A task's tries are a range of try_key: one short read each. (One
+	// query ORing the ranges read the whole table.)
+	st, err := db.PrepareContext(ctx, `SELECT task_fail_history FROM try
+		WHERE try_key BETWEEN ? AND ? AND task_fail_history <> '' ORDER BY try_key DESC LIMIT 1`)
 	if err != nil {
 		return fmt.Errorf("read the failures' last errors: %w", err)
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var id int64
+	defer st.Close()
+	for i := range fs {
+		k := run.taskKey(fs[i].ID)
 		var msg string
-		if err := rows.Scan(&id, &msg); err != nil {
-			return fmt.Errorf("read the failures' last errors: %w", err)
-		}
-		if f := byID[id]; f != nil {
-			f.Error = msg // tries come in order: the last one stays
+		err := st.QueryRowContext(ctx, monitoring.TryKey(k, 0), monitoring.TryKey(k, monitoring.MaxTries-1)).Scan(&msg)
+		switch {
+		case err == nil:
+			fs[i].Error = msg
+		case !errors.Is(err, sql.ErrNoRows):
+			return fmt.Errorf("read the last error of task %d: %w", fs[i].ID, err)
 		}
 	}
-	return rows.Err()
+	return nil
 }
 
 // blockRow is a provider block's latest status.

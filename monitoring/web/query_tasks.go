@@ -5,8 +5,11 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/starflow-hpc/starflow/monitoring"
 )
 
 // taskFilter is the task table's query string: ?state=&app=&q=&page=.
@@ -20,10 +23,12 @@ type taskFilter struct {
 // pageSize is the task table's rows per page.
 const pageSize = 100
 
-// where is the filter as an SQL condition and its arguments.
-func (f taskFilter) where() (string, []any) {
-	var conds []string
-	var args []any
+// where is the filter as an SQL condition on the run's tasks and its
+// arguments.
+func (f taskFilter) where(run *runSummary) (string, []any) {
+	lo, hi := run.taskKeys()
+	conds := []string{"task_key BETWEEN ? AND ?"}
+	args := []any{lo, hi}
 	switch f.State {
 	case "":
 	case "finished_failed": // the run page's "failed" link: both final failure states
@@ -50,9 +55,6 @@ func (f taskFilter) where() (string, []any) {
 			args = append(args, id)
 		}
 		conds = append(conds, "("+strings.Join(ors, " OR ")+")")
-	}
-	if len(conds) == 0 {
-		return "", nil
 	}
 	return " WHERE " + strings.Join(conds, " AND "), args
 }
@@ -86,8 +88,8 @@ type taskPage struct {
 	StateNames []string
 }
 
-func loadTaskPage(ctx context.Context, db *sql.DB, f taskFilter) (*taskPage, error) {
-	where, args := f.where()
+func loadTaskPage(ctx context.Context, db *sql.DB, run *runSummary, f taskFilter) (*taskPage, error) {
+	where, args := f.where(run)
 	p := &taskPage{StateNames: states}
 	if err := db.QueryRowContext(ctx, "SELECT COUNT(*) FROM task"+where, args...).Scan(&p.Total); err != nil {
 		return nil, fmt.Errorf("count tasks: %w", err)
@@ -99,7 +101,7 @@ func loadTaskPage(ctx context.Context, db *sql.DB, f taskFilter) (*taskPage, err
 		`+elapsed("task_time_running", "task_time_returned")+`,
 		`+elapsed("task_time_invoked", "task_time_returned")+`,
 		COALESCE(hostname, ''), COALESCE(task_fail_history, '')
-		FROM task`+where+` ORDER BY task_id LIMIT `+strconv.Itoa(pageSize)+` OFFSET `+strconv.Itoa(offset), args...)
+		FROM task`+where+` ORDER BY task_key LIMIT `+strconv.Itoa(pageSize)+` OFFSET `+strconv.Itoa(offset), args...)
 	if err != nil {
 		return nil, fmt.Errorf("list tasks: %w", err)
 	}
@@ -120,14 +122,14 @@ func loadTaskPage(ctx context.Context, db *sql.DB, f taskFilter) (*taskPage, err
 	if len(p.Rows) == 0 {
 		p.First = 0
 	}
-	p.Apps, err = loadAppNames(ctx, db)
+	p.Apps, err = loadAppNames(ctx, db, run)
 	return p, err
 }
 
-// loadAppNames lists the apps for the filter menu (task_func_idx makes
-// this a walk of the index once the run has ended).
-func loadAppNames(ctx context.Context, db *sql.DB) ([]string, error) {
-	rows, err := db.QueryContext(ctx, "SELECT DISTINCT task_func_name FROM task ORDER BY 1")
+// loadAppNames lists the apps for the filter menu.
+func loadAppNames(ctx context.Context, db *sql.DB, run *runSummary) ([]string, error) {
+	lo, hi := run.taskKeys()
+	rows, err := db.QueryContext(ctx, "SELECT DISTINCT task_func_name FROM task WHERE task_key BETWEEN ? AND ? ORDER BY 1", lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("list apps: %w", err)
 	}
@@ -192,6 +194,7 @@ type tryRow struct {
 	Executor, Block, Host       string
 	Worker, Status              string
 	Launched, Running, Returned string
+	Joining                     string
 	Duration                    sql.NullFloat64
 	Error                       string
 }
@@ -203,14 +206,14 @@ type statusRow struct {
 
 var errNoTask = errors.New("no such task")
 
-func loadTask(ctx context.Context, db *sql.DB, id int64) (*taskDetail, error) {
+func loadTask(ctx context.Context, db *sql.DB, run *runSummary, id int64) (*taskDetail, error) {
 	d := &taskDetail{ID: id}
 	var deps string
 	var ns [14]sql.NullString
 	err := db.QueryRowContext(ctx, `SELECT task_func_name, task_status_name, task_kind, task_executor, task_memoize, task_hashsum,
 		task_inputs, task_outputs, task_stdin, task_stdout, task_stderr, task_time_invoked, task_time_running, task_time_returned,
 		task_fail_count, task_fail_cost, COALESCE(task_fail_history, ''), COALESCE(hostname, ''), COALESCE(task_depends, '')
-		FROM task WHERE task_id = ?`, id).Scan(&d.App, &d.State, &ns[0], &ns[1], &ns[2], &ns[3], &ns[4], &ns[5], &ns[6], &ns[7], &ns[8],
+		FROM task WHERE task_key = ?`, run.taskKey(id)).Scan(&d.App, &d.State, &ns[0], &ns[1], &ns[2], &ns[3], &ns[4], &ns[5], &ns[6], &ns[7], &ns[8],
 		&ns[9], &ns[10], &ns[11], &d.Fails, &d.FailCost, &d.History, &d.Host, &deps)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, errNoTask
@@ -221,18 +224,16 @@ func loadTask(ctx context.Context, db *sql.DB, id int64) (*taskDetail, error) {
 	d.Kind, d.Executor, d.Memoize, d.Hashsum = ns[0].String, ns[1].String, ns[2].String, ns[3].String
 	d.Inputs, d.Outputs, d.Stdin, d.Stdout, d.Stderr = ns[4].String, ns[5].String, ns[6].String, ns[7].String, ns[8].String
 	d.Invoked, d.Running, d.Returned = ns[9].String, ns[10].String, ns[11].String
-	if d.Deps, err = loadDeps(ctx, db, deps); err != nil {
+	if d.Deps, err = loadDeps(ctx, db, run, deps); err != nil {
 		return nil, err
 	}
-	if d.Dependents, d.DependentsMore, err = loadDependents(ctx, db, id); err != nil {
+	if d.Dependents, d.DependentsMore, err = loadDependents(ctx, db, run, id); err != nil {
 		return nil, err
 	}
-	if d.Tries, err = loadTries(ctx, db, id); err != nil {
+	if d.Tries, err = loadTries(ctx, db, run, id); err != nil {
 		return nil, err
 	}
-	if d.Statuses, err = loadStatuses(ctx, db, id); err != nil {
-		return nil, err
-	}
+	d.Statuses = d.statuses()
 	if err := loadResources(ctx, db, d); err != nil {
 		return nil, err
 	}
@@ -241,17 +242,17 @@ func loadTask(ctx context.Context, db *sql.DB, id int64) (*taskDetail, error) {
 
 // loadDeps reads task_depends ("3,7", Parsl's comma-separated ids) and
 // looks the tasks up for their app and state.
-func loadDeps(ctx context.Context, db *sql.DB, deps string) ([]taskLink, error) {
+func loadDeps(ctx context.Context, db *sql.DB, run *runSummary, deps string) ([]taskLink, error) {
 	var links []taskLink
 	seen := map[int64]bool{}
 	for _, s := range strings.Split(deps, ",") {
 		id, err := strconv.ParseInt(strings.TrimSpace(s), 10, 64)
-		if err != nil || seen[id] {
+		if err != nil || id < 0 || id >= monitoring.MaxTasks || seen[id] {
 			continue
 		}
 		seen[id] = true
 		l := taskLink{ID: id}
-		err = db.QueryRowContext(ctx, "SELECT task_func_name, task_status_name FROM task WHERE task_id = ?", id).Scan(&l.App, &l.State)
+		err = db.QueryRowContext(ctx, "SELECT task_func_name, task_status_name FROM task WHERE task_key = ?", run.taskKey(id)).Scan(&l.App, &l.State)
 		if errors.Is(err, sql.ErrNoRows) {
 			l.Missing = true
 		} else if err != nil {
@@ -268,10 +269,11 @@ const dependentsLimit = 100
 
 // loadDependents finds the tasks whose task_depends names id. There is no
 // index on a comma-separated list, so this reads the column once.
-func loadDependents(ctx context.Context, db *sql.DB, id int64) ([]taskLink, bool, error) {
+func loadDependents(ctx context.Context, db *sql.DB, run *runSummary, id int64) ([]taskLink, bool, error) {
+	lo, hi := run.taskKeys()
 	rows, err := db.QueryContext(ctx, `SELECT task_id, task_func_name, task_status_name FROM task
-		WHERE task_depends IS NOT NULL AND instr(',' || replace(task_depends, ' ', '') || ',', ?) > 0
-		ORDER BY task_id LIMIT ?`, ","+strconv.FormatInt(id, 10)+",", dependentsLimit+1)
+		WHERE task_key BETWEEN ? AND ? AND task_depends IS NOT NULL AND instr(',' || replace(task_depends, ' ', '') || ',', ?) > 0
+		ORDER BY task_key LIMIT ?`, lo, hi, ","+strconv.FormatInt(id, 10)+",", dependentsLimit+1)
 	if err != nil {
 		return nil, false, fmt.Errorf("find dependents of task %d: %w", id, err)
 	}
@@ -291,11 +293,13 @@ func loadDependents(ctx context.Context, db *sql.DB, id int64) ([]taskLink, bool
 	return out, more, rows.Err()
 }
 
-func loadTries(ctx context.Context, db *sql.DB, id int64) ([]tryRow, error) {
+func loadTries(ctx context.Context, db *sql.DB, run *runSummary, id int64) ([]tryRow, error) {
+	k := run.taskKey(id)
 	rows, err := db.QueryContext(ctx, `SELECT try_id, task_executor, COALESCE(block_id, ''), COALESCE(hostname, ''), COALESCE(worker_id, ''),
-		COALESCE(task_try_status_name, ''), COALESCE(task_try_time_launched, ''), COALESCE(task_try_time_running, ''), COALESCE(task_try_time_returned, ''),
+		COALESCE(task_try_status_name, ''), COALESCE(task_try_time_launched, ''), COALESCE(task_try_time_running, ''),
+		COALESCE(task_try_time_joining, ''), COALESCE(task_try_time_returned, ''),
 		`+elapsed("task_try_time_running", "task_try_time_returned")+`, COALESCE(task_fail_history, '')
-		FROM try WHERE task_id = ? ORDER BY try_id`, id)
+		FROM try WHERE try_key BETWEEN ? AND ? ORDER BY try_key`, monitoring.TryKey(k, 0), monitoring.TryKey(k, monitoring.MaxTries-1))
 	if err != nil {
 		return nil, fmt.Errorf("read tries of task %d: %w", id, err)
 	}
@@ -303,7 +307,8 @@ func loadTries(ctx context.Context, db *sql.DB, id int64) ([]tryRow, error) {
 	var out []tryRow
 	for rows.Next() {
 		var r tryRow
-		if err := rows.Scan(&r.Try, &r.Executor, &r.Block, &r.Host, &r.Worker, &r.Status, &r.Launched, &r.Running, &r.Returned, &r.Duration, &r.Error); err != nil {
+		if err := rows.Scan(&r.Try, &r.Executor, &r.Block, &r.Host, &r.Worker, &r.Status, &r.Launched, &r.Running,
+			&r.Joining, &r.Returned, &r.Duration, &r.Error); err != nil {
 			return nil, fmt.Errorf("read tries of task %d: %w", id, err)
 		}
 		out = append(out, r)
@@ -311,21 +316,26 @@ func loadTries(ctx context.Context, db *sql.DB, id int64) ([]tryRow, error) {
 	return out, rows.Err()
 }
 
-func loadStatuses(ctx context.Context, db *sql.DB, id int64) ([]statusRow, error) {
-	// rowid order is the order the kernel made the transitions in, which
-	// timestamps alone cannot give when two share a microsecond.
-	rows, err := db.QueryContext(ctx, `SELECT task_status_name, timestamp, try_id FROM status WHERE task_id = ? ORDER BY rowid LIMIT 1000`, id)
-	if err != nil {
-		return nil, fmt.Errorf("read status history of task %d: %w", id, err)
-	}
-	defer rows.Close()
+// statuses are the task's transitions, as the status view lists them:
+// pending, each try's launched, running and joining, and its final
+// state with its last try. Ties keep that order.
+func (d *taskDetail) statuses() []statusRow {
 	var out []statusRow
-	for rows.Next() {
-		var r statusRow
-		if err := rows.Scan(&r.State, &r.Time, &r.Try); err != nil {
-			return nil, fmt.Errorf("read status history of task %d: %w", id, err)
+	add := func(state, at string, try int) {
+		if at != "" {
+			out = append(out, statusRow{State: state, Time: at, Try: try})
 		}
-		out = append(out, r)
 	}
-	return out, rows.Err()
+	add("pending", d.Invoked, 0)
+	last := 0
+	for _, tr := range d.Tries {
+		add("launched", tr.Launched, tr.Try)
+		add("running", tr.Running, tr.Try)
+		add("joining", tr.Joining, tr.Try)
+		last = tr.Try
+	}
+	add(d.State, d.Returned, last)
+	// Timestamps in the database's layout sort as text.
+	slices.SortStableFunc(out, func(a, b statusRow) int { return strings.Compare(a.Time, b.Time) })
+	return out
 }

@@ -175,7 +175,7 @@ func dbProblem(path string, err error) *problem {
 }
 
 // tablesRead are the tables the dashboard queries.
-var tablesRead = []string{"workflow", "task", "try", "status", "resource", "block"}
+var tablesRead = []string{"workflow", "starflow_run", "task", "try", "status", "resource", "block"}
 
 type missingTablesError struct{ tables []string }
 
@@ -187,7 +187,7 @@ func (e *missingTablesError) Error() string {
 // but lost tables (a copy cut short, a hand-made file), which would
 // otherwise fail later as "no such table" in the middle of a page.
 func checkTables(ctx context.Context, db *sql.DB) error {
-	rows, err := db.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type = 'table'")
+	rows, err := db.QueryContext(ctx, "SELECT name FROM sqlite_master WHERE type IN ('table', 'view')")
 	if err != nil {
 		return fmt.Errorf("list tables: %w", err)
 	}

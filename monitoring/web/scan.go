@@ -69,12 +69,14 @@ type taskAgg struct {
 	delta [numCats][]int
 }
 
-func scanTasks(ctx context.Context, db *sql.DB, ax axis) (*taskAgg, error) {
+func scanTasks(ctx context.Context, db *sql.DB, run *runSummary, ax axis) (*taskAgg, error) {
 	agg := &taskAgg{apps: map[string]*appSummary{}, durs: map[string][]float64{}}
 	for c := range agg.delta {
 		agg.delta[c] = make([]int, ax.n)
 	}
-	rows, err := db.QueryContext(ctx, `SELECT task_func_name, task_status_name, task_time_invoked, task_time_running, task_time_returned FROM task`)
+	lo, hi := run.taskKeys()
+	rows, err := db.QueryContext(ctx, `SELECT task_func_name, task_status_name, task_time_invoked, task_time_running, task_time_returned
+		FROM task WHERE task_key BETWEEN ? AND ?`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("read tasks: %w", err)
 	}
@@ -183,7 +185,7 @@ type tryAgg struct {
 // each lane is drawn as its busy time per column.
 const exactTries = 2000
 
-func scanTries(ctx context.Context, db *sql.DB, ax, chart axis, exact bool) (*tryAgg, error) {
+func scanTries(ctx context.Context, db *sql.DB, run *runSummary, ax, chart axis, exact bool) (*tryAgg, error) {
 	agg := &tryAgg{lanes: map[laneKey]*lane{}, exact: exact}
 	for c := range agg.delta {
 		agg.delta[c] = make([]int, chart.n)
@@ -195,11 +197,12 @@ func scanTries(ctx context.Context, db *sql.DB, ax, chart axis, exact bool) (*tr
 	if exact {
 		ids = "task_id, try_id"
 	}
+	lo, hi := run.tryKeys()
 	rows, err := db.QueryContext(ctx, `SELECT `+ids+`,
 		task_executor || char(0) || COALESCE(block_id, '') || char(0) || COALESCE(hostname, '') || char(0) || COALESCE(worker_id, ''),
 		COALESCE(task_try_status_name = 'failed' OR task_fail_history <> '', 0),
 		task_try_time_running, task_try_time_returned
-		FROM try WHERE task_try_time_running IS NOT NULL`)
+		FROM try WHERE try_key BETWEEN ? AND ? AND task_try_time_running IS NOT NULL`, lo, hi)
 	if err != nil {
 		return nil, fmt.Errorf("read tries: %w", err)
 	}

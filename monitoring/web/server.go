@@ -31,12 +31,13 @@ type Options struct {
 
 // Server is the dashboard's http.Handler.
 type Server struct {
-	root  string
-	log   hclog.Logger
-	tmpl  *template.Template
-	dbs   *runDBs
-	cache chartCache
-	mux   *http.ServeMux
+	root   string
+	log    hclog.Logger
+	tmpl   *template.Template
+	dbs    *runDBs
+	charts *runCache[*runCharts] // a run's charts are some hundred KB
+	counts *runCache[stateCounts]
+	mux    *http.ServeMux
 }
 
 // New makes the dashboard for the runs under opts.RunInfo. Nothing is
@@ -52,11 +53,13 @@ func New(opts Options) (*Server, error) {
 		log = hclog.NewNullLogger()
 	}
 	s := &Server{
-		root: opts.RunInfo,
-		log:  log,
-		tmpl: tmpl,
-		dbs:  &runDBs{root: opts.RunInfo, dbs: map[string]openDB{}},
-		mux:  http.NewServeMux(),
+		root:   opts.RunInfo,
+		log:    log,
+		tmpl:   tmpl,
+		dbs:    &runDBs{root: opts.RunInfo, dbs: map[string]openDB{}},
+		charts: newRunCache[*runCharts](16),
+		counts: newRunCache[stateCounts](runsLimit),
+		mux:    http.NewServeMux(),
 	}
 	assets, _ := fs.Sub(assetFS, "assets")
 	s.mux.Handle("GET /assets/", http.StripPrefix("/assets/", cacheAssets(http.FileServerFS(assets))))
