@@ -219,7 +219,7 @@ func (s *Session) startMonitoring(cfg *Config, dir, defaultLabel string, remote 
 // and the monitoring database).
 type observers []dfk.Observer
 
-func (os observers) TaskEvent(e *dfk.Event) {
+func (os observers) TaskEvent(e dfk.Event) {
 	for _, o := range os {
 		o.TaskEvent(e)
 	}

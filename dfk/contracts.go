@@ -140,11 +140,13 @@ type TaskInfo struct {
 // database). It is called synchronously on the hot path, so it must be
 // cheap and must not block: copy what it needs and hand it off.
 type Observer interface {
-	TaskEvent(e *Event)
+	TaskEvent(e Event)
 }
 
-// Event is one task transition. The pointer is valid only during the
-// call; Deps and Err are shared with the kernel and must not be changed.
+// Event is one task transition, passed by value: a pointer would escape
+// through the interface and cost a heap allocation per transition, four
+// per task. Deps and Err are shared with the kernel and must not be
+// changed.
 type Event struct {
 	ID       int
 	App      string

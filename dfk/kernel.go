@@ -143,7 +143,7 @@ func (k *Kernel) Submit(spec Spec) *Future {
 				e.Deps[i] = d.id
 			}
 		}
-		o.TaskEvent(&e)
+		o.TaskEvent(e)
 	}
 	k.debugEvent(t, Pending)
 	// The +1 keeps the task from starting while deps are registered.
@@ -254,7 +254,7 @@ func (j *Job) StartedOn(w Where) {
 	t.k.counts.running.Add(1)
 	t.setState(Running)
 	if o := t.k.cfg.Observer; o != nil {
-		o.TaskEvent(&Event{ID: t.id, App: t.app, Kind: t.job.Kind, Executor: t.executor,
+		o.TaskEvent(Event{ID: t.id, App: t.app, Kind: t.job.Kind, Executor: t.executor,
 			State: Running, Try: t.job.Try, Where: w})
 	}
 	t.k.debugEvent(t, Running)
@@ -397,7 +397,7 @@ func (k *Kernel) complete(t *task, s State, value any, err error, next []waiter)
 
 func (k *Kernel) event(t *task, s State, err error) {
 	if o := k.cfg.Observer; o != nil {
-		o.TaskEvent(&Event{ID: t.id, App: t.app, Kind: t.job.Kind, Executor: t.executor,
+		o.TaskEvent(Event{ID: t.id, App: t.app, Kind: t.job.Kind, Executor: t.executor,
 			State: s, Try: t.job.Try, Err: err})
 	}
 	k.debugEvent(t, s)

@@ -476,7 +476,7 @@ type recorder struct {
 	events map[int][]dfk.State
 }
 
-func (r *recorder) TaskEvent(e *dfk.Event) {
+func (r *recorder) TaskEvent(e dfk.Event) {
 	id, s := e.ID, e.State
 	r.mu.Lock()
 	defer r.mu.Unlock()

@@ -22,7 +22,7 @@ func BenchmarkRecorder100k(b *testing.B) {
 		}
 		for id := range n {
 			for _, s := range []dfk.State{dfk.Pending, dfk.Launched, dfk.Running, dfk.ExecDone} {
-				rec.TaskEvent(&dfk.Event{ID: id, App: "noop", State: s})
+				rec.TaskEvent(dfk.Event{ID: id, App: "noop", State: s})
 			}
 		}
 		if err := rec.Close(); err != nil {

@@ -36,7 +36,7 @@ func recordForever(path string) {
 	}
 	for id := 0; ; id++ {
 		for _, s := range []dfk.State{dfk.Pending, dfk.Launched, dfk.Running, dfk.ExecDone} {
-			rec.TaskEvent(&dfk.Event{ID: id, App: "noop", State: s})
+			rec.TaskEvent(dfk.Event{ID: id, App: "noop", State: s})
 		}
 		if id%100 == 0 {
 			time.Sleep(time.Millisecond)

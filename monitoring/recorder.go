@@ -156,7 +156,7 @@ func (r *Recorder) RunID() string { return r.runID }
 
 // TaskEvent records one transition. It never does I/O; it waits only when
 // the writer is maxBacklog events behind.
-func (r *Recorder) TaskEvent(e *dfk.Event) {
+func (r *Recorder) TaskEvent(e dfk.Event) {
 	ev := event{at: r.now(), id: e.ID, try: int32(e.Try), state: e.State, kind: e.Kind,
 		memo: e.Memo, app: e.App, executor: e.Executor, deps: e.Deps, err: e.Err}
 	if e.Where != (dfk.Where{}) {

@@ -202,13 +202,13 @@ func TestRecorderBackpressureAndClose(t *testing.T) {
 	}
 	const n = 150_000
 	for i := range n {
-		rec.TaskEvent(&dfk.Event{ID: i, App: "a", State: dfk.Pending})
-		rec.TaskEvent(&dfk.Event{ID: i, App: "a", State: dfk.DepFail})
+		rec.TaskEvent(dfk.Event{ID: i, App: "a", State: dfk.Pending})
+		rec.TaskEvent(dfk.Event{ID: i, App: "a", State: dfk.DepFail})
 	}
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
-	rec.TaskEvent(&dfk.Event{ID: n, App: "a", State: dfk.Pending})
+	rec.TaskEvent(dfk.Event{ID: n, App: "a", State: dfk.Pending})
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +238,7 @@ func TestRecorderWritesLongTasksWhileTheyRun(t *testing.T) {
 	}
 	defer rec.Close()
 	for _, s := range []dfk.State{dfk.Pending, dfk.Launched, dfk.Running} {
-		rec.TaskEvent(&dfk.Event{ID: 0, App: "long", State: s})
+		rec.TaskEvent(dfk.Event{ID: 0, App: "long", State: s})
 	}
 	db, err := monitoring.OpenReadOnly(ctx, path)
 	if err != nil {
@@ -252,7 +252,7 @@ func TestRecorderWritesLongTasksWhileTheyRun(t *testing.T) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
-	rec.TaskEvent(&dfk.Event{ID: 0, App: "long", State: dfk.ExecDone})
+	rec.TaskEvent(dfk.Event{ID: 0, App: "long", State: dfk.ExecDone})
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -312,7 +312,7 @@ func TestStatusView(t *testing.T) {
 		{ID: 2, State: dfk.DepFail, Err: errors.New("task 3 failed")},
 	}
 	for i := range events {
-		rec.TaskEvent(&events[i])
+		rec.TaskEvent(events[i])
 	}
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
@@ -373,7 +373,7 @@ func TestRecorderSharedDatabase(t *testing.T) {
 		}
 		ids = append(ids, rec.RunID())
 		for _, s := range []dfk.State{dfk.Pending, dfk.Launched, dfk.Running, dfk.ExecDone} {
-			rec.TaskEvent(&dfk.Event{ID: 0, App: "a", State: s})
+			rec.TaskEvent(dfk.Event{ID: 0, App: "a", State: s})
 		}
 		if err := rec.Close(); err != nil {
 			t.Fatal(err)
@@ -404,8 +404,8 @@ func TestRecorderTaskIDBeyondKeys(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	rec.TaskEvent(&dfk.Event{ID: monitoring.MaxTasks, App: "a", State: dfk.Pending})
-	rec.TaskEvent(&dfk.Event{ID: monitoring.MaxTasks, App: "a", State: dfk.DepFail})
+	rec.TaskEvent(dfk.Event{ID: monitoring.MaxTasks, App: "a", State: dfk.Pending})
+	rec.TaskEvent(dfk.Event{ID: monitoring.MaxTasks, App: "a", State: dfk.DepFail})
 	if err := rec.Close(); err == nil || !strings.Contains(err.Error(), "fit the database's keys") {
 		t.Errorf("Close = %v, want the id refused", err)
 	}
