@@ -87,6 +87,11 @@ func (r *runner) once(w workload, n int) (sample, error) {
 			return sample{}, fmt.Errorf("untimed first run: %w", err)
 		}
 	}
+	if w.folded {
+		if err := r.memoGC(dir); err != nil {
+			return sample{}, fmt.Errorf("%s (n=%d): %w", w.name, n, err)
+		}
+	}
 	s, err := r.run(w, dir, n)
 	if err != nil {
 		return sample{}, err
@@ -156,11 +161,10 @@ func memoDir(dir string) string { return filepath.Join(dir, "memo") }
 // as a user would, and returns its disk space per entry. The store must
 // hold one entry per task.
 func (r *runner) storeSize(dir string, n int) (float64, error) {
-	store := memoDir(dir)
-	if out, err := exec.Command(r.bin, "memo", "gc", "--memo-dir", store).CombinedOutput(); err != nil {
-		return 0, fmt.Errorf("starflow memo gc: %w\n%s", err, tail(string(out)))
+	if err := r.memoGC(dir); err != nil {
+		return 0, err
 	}
-	s, err := memo.Open(store, memo.Options{})
+	s, err := memo.Open(memoDir(dir), memo.Options{})
 	if err != nil {
 		return 0, err
 	}
@@ -175,6 +179,15 @@ func (r *runner) storeSize(dir string, n int) (float64, error) {
 		return 0, fmt.Errorf("store holds %d entries (%d damaged), want %d", st.Entries, st.Damaged, n)
 	}
 	return float64(st.DiskBytes()) / float64(st.Entries), nil
+}
+
+// memoGC runs `starflow memo gc` on the store of a run in dir, which folds
+// its results log into Badger and compacts it.
+func (r *runner) memoGC(dir string) error {
+	if out, err := exec.Command(r.bin, "memo", "gc", "--memo-dir", memoDir(dir)).CombinedOutput(); err != nil {
+		return fmt.Errorf("starflow memo gc: %w\n%s", err, tail(string(out)))
+	}
+	return nil
 }
 
 // peakRSS is the child's high-water mark of resident memory, in bytes.

@@ -254,6 +254,12 @@ print(a.result(), b.result(), c.result())
 `, runOpts{during: func(s *builtins.Session) {
 		// slow(1) and slow(2) run, the second slow(1) waits for the first.
 		waitCounts(t, s, 2, 1)
+		// A running task enters its body a moment after the kernel counts
+		// it as running.
+		deadline := time.Now().Add(time.Minute)
+		for e.count("slow") < 2 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
 		if n := e.count("slow"); n != 2 {
 			t.Errorf("%d executions entered, want 2", n)
 		}

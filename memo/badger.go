@@ -31,12 +31,15 @@ type Options struct {
 
 	// foldAt overrides foldBytes and foldSegments, for tests.
 	foldAt *foldPolicy
+	// preloadAt overrides preload's bounds, for tests.
+	preloadAt *preloadPolicy
 }
 
 // Badger is the durable Store: a Badger database and a results log in a
 // directory, locked by the process that has it open. Results are written
 // to the log (journal.go), which is folded into the database later
-// (fold.go); lookups consult the log's index, then the database.
+// (fold.go); lookups consult the log's index, then the database or its
+// copy in memory (preload.go).
 type Badger struct {
 	dir       string
 	db        *badger.DB
@@ -45,6 +48,7 @@ type Badger struct {
 	onDamaged func(Key, error)
 	reported  sync.Map // Key → struct{}: damaged entries already reported
 	known     *knownKeys
+	preload   *preload
 
 	// Every operation runs between enter and leave, so that Close waits for
 	// the operations in flight before it closes the database under them.
@@ -58,8 +62,9 @@ type Badger struct {
 	segMu   sync.RWMutex
 	segs    map[uint32]*segment // every segment this open has seen, folded or not
 
-	foldMu     sync.Mutex // one fold at a time
-	ts         uint64     // the last commit's timestamp; under foldMu
+	foldMu     sync.Mutex    // one fold at a time
+	openFold   chan struct{} // closed when the fold Open started, if any, is over
+	ts         uint64        // the last commit's timestamp; under foldMu
 	stopFold   context.CancelFunc
 	closedOnce chan struct{} // closed when Close has finished
 }
@@ -152,6 +157,7 @@ func Open(dir string, opts Options) (*Badger, error) {
 		log:        log,
 		onDamaged:  opts.OnDamaged,
 		known:      newKnownKeys(),
+		preload:    newPreload(db, opts.preloadAt),
 		index:      newLogIndex(),
 		segs:       map[uint32]*segment{},
 		ts:         db.MaxVersion(),
@@ -173,14 +179,18 @@ func Open(dir string, opts Options) (*Badger, error) {
 	if opts.foldAt != nil {
 		policy = *opts.foldAt
 	}
+	b.openFold = make(chan struct{})
 	if size > policy.bytes || len(b.segs) > policy.segments {
 		b.active++ // Close waits for the fold to notice it must stop
 		go func() {
 			defer b.leave()
+			defer close(b.openFold)
 			if err := b.foldSealed(foldCtx); err != nil && foldCtx.Err() == nil {
 				b.log.Warn("memo results log not folded; the next open tries again", "error", err)
 			}
 		}()
+	} else {
+		close(b.openFold)
 	}
 	return b, nil
 }
@@ -263,14 +273,34 @@ func (b *Badger) Get(ctx context.Context, k Key) (Entry, bool, error) {
 			return e, found, nil
 		}
 	}
+	if v, present, covered := b.preload.get(ctx, &k); covered {
+		if !present {
+			return Entry{}, false, nil
+		}
+		e, err := decodeEntry(k, v)
+		if err != nil {
+			b.damaged(k, err)
+			return Entry{}, false, nil
+		}
+		return e, true, nil
+	}
 	if b.known.absent(k) {
 		return Entry{}, false, nil
 	}
-	var (
-		e     Entry
-		found bool
-	)
-	err := b.db.View(func(txn *badger.Txn) error {
+	e, found, err := b.getStored(k)
+	if err != nil {
+		return Entry{}, false, fmt.Errorf("memo get %s: %w", k, err)
+	}
+	b.preload.lookedUp(b)
+	if !found && !b.preload.wanted() {
+		b.known.missed(b)
+	}
+	return e, found, nil
+}
+
+// getStored reads k's entry from the database.
+func (b *Badger) getStored(k Key) (e Entry, found bool, err error) {
+	err = b.db.View(func(txn *badger.Txn) error {
 		item, err := txn.Get(dbKey(k))
 		if errors.Is(err, badger.ErrKeyNotFound) {
 			return nil
@@ -288,13 +318,7 @@ func (b *Badger) Get(ctx context.Context, k Key) (Entry, bool, error) {
 			return nil
 		})
 	})
-	if err != nil {
-		return Entry{}, false, fmt.Errorf("memo get %s: %w", k, err)
-	}
-	if !found {
-		b.known.missed(b)
-	}
-	return e, found, nil
+	return e, found, err
 }
 
 // getLogged reads the entry the log's index locates. answered is false

@@ -115,6 +115,8 @@ func (b *Badger) fold(ctx context.Context, s *segment) error {
 		}
 		latest = append(latest, r)
 	}
+	// The copy in memory would be stale (preload.go).
+	b.preload.drop()
 	if err := b.apply(ctx, latest); err != nil {
 		return err
 	}

@@ -14,6 +14,10 @@ func knownEntry(i int) Entry {
 	return Entry{Key: sha256.Sum256(fmt.Appendf(nil, "known/%d", i)), App: "a", Value: []byte{byte(i)}}
 }
 
+// noPreload leaves lookups of the database to Badger and the key filter,
+// as for a database too big to copy into memory (preload.go).
+var noPreload = Options{preloadAt: &preloadPolicy{maxBytes: -1}}
+
 // The key filter only ever saves Badger a lookup of a key it does not
 // hold: a store reopened over entries finds all of them, before, during
 // and after the filter reads the keys on disk, while writes and deletes go
@@ -43,7 +47,7 @@ func TestKnownKeys(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	s, err = Open(dir, Options{})
+	s, err = Open(dir, noPreload)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -135,7 +139,7 @@ func TestKnownKeysClose(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.Close()
-	s, err = Open(dir, Options{})
+	s, err = Open(dir, noPreload)
 	if err != nil {
 		t.Fatal(err)
 	}

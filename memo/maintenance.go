@@ -60,7 +60,7 @@ type Stats struct {
 	// Space taken on disk, by kind of file.
 	LSMBytes   int64 // sorted tables: keys and small results
 	VlogBytes  int64 // value log: large results
-	OtherBytes int64 // memtable logs, manifest, starflow's own records
+	OtherBytes int64 // the results log, Badger's memtable logs and manifest, starflow's own files
 }
 
 // DiskBytes is all the space the store takes on disk.

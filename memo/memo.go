@@ -11,7 +11,9 @@
 // On disk a store is a Badger database and a results log beside it. Puts
 // and Deletes are appended to the log, many to one fdatasync (journal.go),
 // and folded into the database later, in bulk (fold.go); lookups consult
-// the log's in-memory index first. What "durable" means, for a Put that
+// the log's in-memory index first, then the database, which a run that
+// looks up many keys copies into memory when it is small enough
+// (preload.go). What "durable" means, for a Put that
 // has returned: the record is in a log segment synced with fdatasync,
 // whose name was synced into its folder when the segment was created, so
 // it survives the process being killed and the machine losing power. A
