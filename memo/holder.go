@@ -71,6 +71,7 @@ func lockStore(dir string, wait time.Duration) (*storeLock, error) {
 	path := filepath.Join(dir, holderFile)
 	deadline := time.Now().Add(wait)
 	pause := 50 * time.Millisecond
+	selfRetried := false
 	for {
 		f, err := tryLock(path)
 		if err == nil {
@@ -84,7 +85,15 @@ func lockStore(dir string, wait time.Duration) (*storeLock, error) {
 			return nil, fmt.Errorf("memo store %s: lock: %w", dir, err)
 		}
 		if time.Now().Add(pause).After(deadline) {
-			return nil, &InUseError{Dir: dir, Holder: readHolder(path)}
+			h := readHolder(path)
+			if h.PID != os.Getpid() || selfRetried {
+				return nil, &InUseError{Dir: dir, Holder: h}
+			}
+			// The holder is this process, which closed the store: a child
+			// it forked at that moment holds a copy of the lock's file
+			// until it execs. Give that a moment rather than refuse.
+			selfRetried = true
+			deadline = time.Now().Add(time.Second)
 		}
 		time.Sleep(pause)
 		pause = min(2*pause, time.Second)
