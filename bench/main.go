@@ -36,7 +36,7 @@ func main() {
 	flag.StringVar(&o.bin, "bin", "bin/starflow", "starflow binary to measure")
 	flag.StringVar(&out, "out", "", "write the results as JSON to this file")
 	flag.IntVar(&o.count, "count", 5, "measured runs per workload (the 1M workload runs at most 3, startup 4*count+1)")
-	flag.StringVar(&o.only, "only", "", "run only this workload: "+strings.Join(names(), ", "))
+	flag.StringVar(&o.only, "only", "", "run only these workloads (comma-separated): "+strings.Join(names(), ", "))
 	flag.BoolVar(&o.quick, "quick", false, "smoke test: small N, one run each, no warm-up")
 	flag.Parse()
 	o.log = os.Stderr
@@ -96,16 +96,27 @@ func benchmark(o options) ([]result, error) {
 	return results, nil
 }
 
+// selectWorkloads picks the workloads named in only, a comma-separated
+// list, in the table's order; "" is all of them.
 func selectWorkloads(only string) ([]workload, error) {
 	if only == "" {
 		return workloads, nil
 	}
+	want := make(map[string]bool)
+	for _, name := range strings.Split(only, ",") {
+		want[strings.TrimSpace(name)] = true
+	}
+	var chosen []workload
 	for _, w := range workloads {
-		if w.name == only {
-			return []workload{w}, nil
+		if want[w.name] {
+			chosen = append(chosen, w)
+			delete(want, w.name)
 		}
 	}
-	return nil, fmt.Errorf("-only %q: no such workload; have %s", only, strings.Join(names(), ", "))
+	for name := range want {
+		return nil, fmt.Errorf("-only %q: no workload %q; have %s", only, name, strings.Join(names(), ", "))
+	}
+	return chosen, nil
 }
 
 func names() []string {
