@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"sort"
 	"strings"
 	"sync"
 	"time"
@@ -88,6 +89,9 @@ type Provider struct {
 	// noSacct is set once sacct said accounting is disabled: asking again
 	// every poll would only double the scheduler load.
 	noSacct bool
+
+	// submits counts sbatch calls in flight, for Close to wait on.
+	submits sync.WaitGroup
 }
 
 var _ providers.Provider = (*Provider)(nil)
@@ -173,6 +177,8 @@ func (p *Provider) clusterArgs(args ...string) []string {
 // refuses the job gives an error quoting Slurm's message; the executor's
 // scaling backs off after failed launches, so this does not retry.
 func (p *Provider) Submit(ctx context.Context, b providers.Block) (string, error) {
+	p.submits.Add(1)
+	defer p.submits.Done()
 	id, err := p.submit(ctx, b)
 	if err != nil {
 		return "", fmt.Errorf("submit block %d: %w", b.ID, err)
@@ -199,7 +205,10 @@ func (p *Provider) submit(ctx context.Context, b providers.Block) (string, error
 	if err := os.WriteFile(path, []byte(p.cfg.Script(b)), 0o600); err != nil {
 		return "", err
 	}
-	stdout, _, err := p.command(ctx, "sbatch", p.clusterArgs(path)...)
+	// sbatch is bounded by cmd_timeout only, never by the run: killed
+	// half-way by a Ctrl-C it may still have queued the job, and then
+	// nobody would learn the id to cancel it.
+	stdout, _, err := p.command(context.WithoutCancel(ctx), "sbatch", p.clusterArgs(path)...)
 	if err != nil {
 		if errors.Is(err, ErrCmdTimeout) || ctx.Err() != nil {
 			return "", fmt.Errorf("%w (the job may still have been queued: look for %s in squeue)", err, b.Name())
@@ -216,4 +225,27 @@ func (p *Provider) submit(ctx context.Context, b providers.Block) (string, error
 	liveAdd(id, p.cfg.Clusters)
 	p.log.Info("block submitted", "block", b.Name(), "job_id", id, "script", path)
 	return id, nil
+}
+
+// Close implements io.Closer: it waits for sbatch calls in flight (each
+// bounded by cmd_timeout) and cancels, in one scancel, every job this
+// provider submitted that was neither cancelled nor seen ending. The
+// executor cancels the blocks it knows first; this catches the ones whose
+// sbatch answered after the run was told to stop.
+func (p *Provider) Close() error {
+	p.submits.Wait()
+	p.mu.Lock()
+	var left []string
+	for id := range p.blocks {
+		if _, ended := p.final[id]; !ended && !p.cancelled[id] {
+			left = append(left, id)
+		}
+	}
+	p.mu.Unlock()
+	if len(left) == 0 {
+		return nil
+	}
+	sort.Strings(left)
+	p.log.Info("cancelling blocks submitted while the run was stopping", "job_ids", strings.Join(left, ","))
+	return p.Cancel(context.Background(), left)
 }

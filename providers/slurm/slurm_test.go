@@ -379,3 +379,64 @@ func TestExecRunnerTimeout(t *testing.T) {
 		t.Errorf("error %v, want ErrCmdTimeout", err)
 	}
 }
+
+// TestCloseCancelsLateSubmission: a run stopped while sbatch is answering
+// must not leave the job it queued. sbatch is not cut short by the run's
+// context, and Close cancels what it queued.
+func TestCloseCancelsLateSubmission(t *testing.T) {
+	t.Parallel()
+	release := make(chan struct{})
+	f := &slowSbatch{release: release, started: make(chan struct{})}
+	cfg := Defaults()
+	cfg.Runner = f
+	p, err := New(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Submit(ctx, providers.Block{ID: 0, Label: "htex", Command: "w", Dir: t.TempDir()})
+		done <- err
+	}()
+	<-f.started
+	cancel() // Ctrl-C while sbatch is still talking to slurmctld
+	close(release)
+	if err := <-done; err != nil {
+		t.Fatalf("Submit: %v, want the job id sbatch gave", err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if last := f.calls[len(f.calls)-1]; last != "scancel 91" {
+		t.Errorf("calls %v, want the late job 91 cancelled", f.calls)
+	}
+}
+
+// slowSbatch answers sbatch only once released, whatever its context
+// says, as a slow slurmctld that has already queued the job would.
+type slowSbatch struct {
+	mu      sync.Mutex
+	calls   []string
+	release chan struct{}
+	started chan struct{}
+	once    sync.Once
+}
+
+func (f *slowSbatch) Run(ctx context.Context, name string, args []string, _ []byte) ([]byte, []byte, error) {
+	f.mu.Lock()
+	f.calls = append(f.calls, name+" "+strings.Join(args, " "))
+	f.mu.Unlock()
+	if name != "sbatch" {
+		return nil, nil, nil
+	}
+	f.once.Do(func() { close(f.started) })
+	select {
+	case <-f.release:
+		return []byte("Submitted batch job 91\n"), nil, nil
+	case <-ctx.Done():
+		return nil, nil, context.Cause(ctx)
+	}
+}
