@@ -14,4 +14,5 @@ check() { # package, forbidden import pattern, why
 check dfk 'go\.starlark\.net' "the kernel knows no Starlark"
 check memo 'go\.starlark\.net' "the memo store knows no Starlark"
 check providers 'starflow/(builtins|dfk|executors|interp|memo|monitoring)' "providers sit below everything"
+check monitoring/procstat 'starflow-hpc/starflow/' "procstat reads /proc for executors and monitoring alike, so it sits below both"
 exit $fail

@@ -161,6 +161,9 @@ func (a *App) CallInternal(thread *starlark.Thread, args starlark.Tuple, kwargs 
 	if rc != nil {
 		spec.Payload = rc
 	}
+	if io != nil && io.hasFiles() {
+		spec.Logs = io.logs // the monitoring database's task_stdout and task_stderr
+	}
 	fut := kr.k.Submit(spec)
 	if rc != nil {
 		rc.id = fut.ID()

@@ -85,6 +85,17 @@ func (io *bashIO) path(st stream, id int, ext string) string {
 		fmt.Sprintf("task_%04d_%s.%s", id, io.app, ext))
 }
 
+// hasFiles says whether the app's output goes to files at all.
+func (io *bashIO) hasFiles() bool {
+	return io.stdout.path != "" || io.stdout.auto || io.stderr.path != "" || io.stderr.auto
+}
+
+// logs names the files task id writes its output to; "" for a stream
+// that goes to the run's own output.
+func (io *bashIO) logs(id int) (stdout, stderr string) {
+	return io.path(io.stdout, id, "stdout"), io.path(io.stderr, id, "stderr")
+}
+
 func (io *bashIO) stdoutValue(id int) starlark.Value { return io.value(io.stdout, id, "stdout") }
 func (io *bashIO) stderrValue(id int) starlark.Value { return io.value(io.stderr, id, "stderr") }
 

@@ -31,6 +31,9 @@ type htexRun struct {
 	runDir   string
 	scaleCfg scaling.Config
 	period   time.Duration
+	// blockStatus records the blocks' states in the monitoring
+	// database; nil without monitoring.
+	blockStatus func(time.Time, scaling.BlockStatus)
 
 	runCtx context.Context // the kernel's: cancelled when the run is interrupted
 	blocks *scaling.Blocks
@@ -64,17 +67,18 @@ func startHTEX(s *Session, h *HighThroughputExecutor) (dfk.Executor, error) {
 		// told every address of this host (workerAddrs).
 		address = "127.0.0.1"
 	}
-	ex, err = htex.New(htex.Config{
+	hcfg := htex.Config{
 		Label: h.label_, RunDir: runDir, Address: address, PortRange: h.listenPorts(),
 		Unencrypted: !h.encrypted, PrefetchCapacity: h.prefetch(),
 		HeartbeatPeriod: h.heartbeatPeriod, HeartbeatThreshold: h.heartbeatThreshold,
 		Logger: s.log,
-	})
-	if err != nil {
+	}
+	blockStatus := s.building.mon.watchHTEX(&hcfg)
+	if ex, err = htex.New(hcfg); err != nil {
 		return nil, err
 	}
 	r := &htexRun{Executor: ex, h: h, log: s.log.Named("htex").With("executor", h.label_), runDir: runDir,
-		wake: make(chan struct{}, 1), joined: map[int]bool{}, idleSince: map[int]time.Time{},
+		blockStatus: blockStatus, wake: make(chan struct{}, 1), joined: map[int]bool{}, idleSince: map[int]time.Time{},
 		started: map[int]time.Time{}, drained: map[int]bool{}}
 	if r.scaleCfg, r.period, err = strategyConfig(cfg, h); err != nil {
 		return nil, err
@@ -164,7 +168,8 @@ func (r *htexRun) Start(ctx context.Context) error {
 		return r.abort(err)
 	}
 	r.blocks = &scaling.Blocks{Provider: prov, Label: r.h.label_, Dir: filepath.Join(r.runDir, "submit_scripts"),
-		Command: cmd, TasksPerNode: 1, MinPollInterval: r.h.provider.minPoll(), Resolve: r.resolveGone}
+		Command: cmd, TasksPerNode: 1, MinPollInterval: r.h.provider.minPoll(), Resolve: r.resolveGone,
+		OnStatus: r.blockStatus}
 	runner := &scaling.Runner{Strategy: scaling.New(r.scaleCfg), Target: r, Period: r.period, Wake: r.wake, Logger: r.log}
 	var rctx context.Context
 	rctx, r.halt = context.WithCancel(context.Background())

@@ -5,13 +5,18 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"go.starlark.net/starlark"
 
 	"github.com/starflow-hpc/starflow/dfk"
+	"github.com/starflow-hpc/starflow/executors/htex"
+	"github.com/starflow-hpc/starflow/executors/scaling"
 	"github.com/starflow-hpc/starflow/monitoring"
+	"github.com/starflow-hpc/starflow/providers"
 )
 
 // MonitoringHub is Parsl's MonitoringHub: given as Config(monitoring=...),
@@ -165,6 +170,9 @@ func pyBool(b bool) string {
 type runMonitor struct {
 	rec     *monitoring.Recorder
 	unwatch func() // stops the bash tracker's reports
+	// interval is how often workers sample their tries; 0 when they do
+	// not (resource monitoring off, or resource_monitoring_interval=0).
+	interval time.Duration
 }
 
 // close writes what is left; the run's tasks are all finished or
@@ -206,13 +214,86 @@ func (s *Session) startMonitoring(cfg *Config, dir, defaultLabel string, remote 
 	if err != nil {
 		return nil, err
 	}
-	m := &runMonitor{rec: rec}
+	m := &runMonitor{rec: rec, interval: opts.ResourceInterval}
 	if s.opts.Tracker != nil && h.resources {
 		m.unwatch = s.opts.Tracker.Watch(rec)
 	}
 	s.log.Info("monitoring", "database", path, "resource_monitoring_enabled", h.resources,
 		"resource_monitoring_interval", h.resourceInterval)
 	return m, nil
+}
+
+// watchHTEX makes an interchange report its workers to the database
+// (node rows) and, with resource monitoring on, ask them for samples of
+// their tries (resource rows). It returns what the executor's blocks
+// report their states to (block rows). Nothing without monitoring.
+func (m *runMonitor) watchHTEX(cfg *htex.Config) func(time.Time, scaling.BlockStatus) {
+	if m == nil {
+		return nil
+	}
+	b := &blockLog{rec: m.rec, label: cfg.Label, last: map[string]string{}, jobs: map[string]string{}}
+	cfg.OnWorker = func(e htex.WorkerEvent) {
+		m.rec.NodeStatus(monitoring.NodeEvent{Host: e.Where.Host, UID: e.Where.Worker, Block: e.Where.Block,
+			Cores: e.Cores, Memory: int64(min(e.Memory, math.MaxInt64)), Workers: e.Slots, Active: e.Active, At: e.At})
+		if e.Active {
+			b.joined(e.Where.Block, e.At)
+		}
+	}
+	if m.interval > 0 {
+		cfg.ResourceInterval = m.interval
+		cfg.OnResources = m.samples
+	}
+	return b.status
+}
+
+func (m *runMonitor) samples(_ dfk.Where, batch []htex.ResourceSample) {
+	out := make([]monitoring.Sample, len(batch))
+	for i, s := range batch {
+		out[i] = monitoring.Sample{Task: s.ID, Try: s.Try, At: s.At, PID: s.PID, Usage: s.Usage,
+			CPUPercent: s.CPUPercent, MemoryPercent: s.MemoryPercent}
+	}
+	m.rec.RemoteSamples(out)
+}
+
+// blockLog records an executor's blocks as they change state, one block
+// row per change: the states its provider's polls read, and RUNNING as
+// soon as a worker of a pending block registers, since a scheduler polled
+// seldom (squeue) may never be seen running a short block.
+type blockLog struct {
+	rec   *monitoring.Recorder
+	label string
+
+	mu   sync.Mutex
+	last map[string]string // block -> the state recorded last
+	jobs map[string]string // block -> its job id
+}
+
+func (b *blockLog) status(at time.Time, st scaling.BlockStatus) {
+	b.record(strconv.Itoa(st.ID), st.JobID, st.Status.State.String(), at)
+}
+
+func (b *blockLog) joined(block string, at time.Time) {
+	b.mu.Lock()
+	pending := b.last[block] == providers.Pending.String()
+	b.mu.Unlock()
+	if pending {
+		b.record(block, "", providers.Running.String(), at)
+	}
+}
+
+func (b *blockLog) record(block, job, state string, at time.Time) {
+	b.mu.Lock()
+	if job == "" {
+		job = b.jobs[block]
+	} else {
+		b.jobs[block] = job
+	}
+	same := b.last[block] == state
+	b.last[block] = state
+	b.mu.Unlock()
+	if !same {
+		b.rec.BlockStatus(monitoring.BlockEvent{Executor: b.label, Block: block, JobID: job, Status: state, At: at})
+	}
 }
 
 // observers fans task events out to several observers (the progress line
@@ -222,6 +303,16 @@ type observers []dfk.Observer
 func (os observers) TaskEvent(e dfk.Event) {
 	for _, o := range os {
 		o.TaskEvent(e)
+	}
+}
+
+// TaskKey passes memo keys to the observers that want them (the
+// recorder's task_hashsum).
+func (os observers) TaskKey(id int, key dfk.Key) {
+	for _, o := range os {
+		if ko, ok := o.(dfk.KeyObserver); ok {
+			ko.TaskKey(id, key)
+		}
 	}
 }
 

@@ -79,11 +79,13 @@ type Session struct {
 	storeErr    error
 
 	bundles sync.Map // *starlark.Function -> *bundleEntry
-	// building is the configuration whose executors are being built, and
-	// its run folder (startLocked, under mu).
+	// building is the configuration whose executors are being built, its
+	// run folder and its monitoring database, if any (startLocked, under
+	// mu).
 	building struct {
 		cfg *Config
 		dir string
+		mon *runMonitor
 	}
 }
 
@@ -211,20 +213,46 @@ func (s *Session) startLocked(cfg *Config) (*kernelRun, error) {
 			return nil, err
 		}
 	}
-	exs := make([]dfk.Executor, 0, len(cfg.executors)+1)
-	s.building.cfg, s.building.dir = cfg, dir
 	remote := map[string]bool{}
+	for _, ev := range cfg.executors {
+		if sendsToWorkers(ev) {
+			remote[ev.label()] = true
+		}
+	}
+	defaultLabel := cfg.executors[0].label()
+	// Monitoring starts first: the executors report their workers,
+	// blocks and samples to it.
+	mon, err := s.startMonitoring(cfg, dir, defaultLabel, remote)
+	if err != nil {
+		return nil, err
+	}
+	kr, err := s.startKernel(cfg, dir, mon, remote, defaultLabel)
+	if err != nil {
+		_ = mon.close()
+		return nil, err
+	}
+	s.current = kr
+	s.runs = append(s.runs, kr)
+	script := ""
+	if len(s.opts.Argv) > 0 {
+		script = s.opts.Argv[0]
+	}
+	s.log.Info("run started", "run_dir", dir, "script", script, "executors", kr.k.Labels(), "retries", cfg.retries)
+	return kr, nil
+}
+
+// startKernel builds cfg's executors and starts a kernel on them.
+func (s *Session) startKernel(cfg *Config, dir string, mon *runMonitor, remote map[string]bool, defaultLabel string) (*kernelRun, error) {
+	exs := make([]dfk.Executor, 0, len(cfg.executors)+1)
+	s.building.cfg, s.building.dir, s.building.mon = cfg, dir, mon
+	defer func() { s.building.mon = nil }()
 	for _, ev := range cfg.executors {
 		ex, err := ev.build(s)
 		if err != nil {
 			return nil, err
 		}
 		exs = append(exs, ex)
-		if sendsToWorkers(ev) {
-			remote[ev.label()] = true
-		}
 	}
-	defaultLabel := cfg.executors[0].label()
 	if remote[defaultLabel] {
 		// Join apps run in this process, as Parsl runs them on its
 		// internal thread pool: their body submits tasks and returns
@@ -241,10 +269,6 @@ func (s *Session) startLocked(cfg *Config) (*kernelRun, error) {
 		m = newMemoizer(s, cfg, dir)
 		memoizer = m
 	}
-	mon, err := s.startMonitoring(cfg, dir, defaultLabel, remote)
-	if err != nil {
-		return nil, err
-	}
 	k, err := dfk.New(s.ctx, dfk.Config{
 		Memo:         memoizer,
 		Executors:    exs,
@@ -255,18 +279,9 @@ func (s *Session) startLocked(cfg *Config) (*kernelRun, error) {
 		Observer:     observerOf(s.opts.Observer, mon),
 	})
 	if err != nil {
-		_ = mon.close()
 		return nil, err
 	}
-	kr := &kernelRun{k: k, cfg: cfg, dir: dir, start: time.Now(), memo: m, remote: remote, defaultLabel: defaultLabel, monitor: mon}
-	s.current = kr
-	s.runs = append(s.runs, kr)
-	script := ""
-	if len(s.opts.Argv) > 0 {
-		script = s.opts.Argv[0]
-	}
-	s.log.Info("run started", "run_dir", dir, "script", script, "executors", k.Labels(), "retries", cfg.retries)
-	return kr, nil
+	return &kernelRun{k: k, cfg: cfg, dir: dir, start: time.Now(), memo: m, remote: remote, defaultLabel: defaultLabel, monitor: mon}, nil
 }
 
 // clear is parsl.clear: wait for the current kernel's tasks and shut it down.

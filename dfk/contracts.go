@@ -69,6 +69,12 @@ type Spec struct {
 	// (a bash app kills its process group, a python app cancels its
 	// thread); the kernel only records it.
 	Walltime time.Duration
+
+	// Logs, when set, names the files a bash app's stdout and stderr go
+	// to ("" for none), given the task's id, which parsl.AUTO_LOGNAME
+	// names them after. The kernel calls it only when it has an
+	// Observer, for the Pending event.
+	Logs func(id int) (stdout, stderr string)
 }
 
 // Env describes the slot a try runs in.
@@ -163,6 +169,18 @@ type Event struct {
 	Err error
 	// Where says where a Running try runs, when the executor knows.
 	Where Where
+	// Stdout and Stderr are the files a bash app writes, as Spec.Logs
+	// names them; set on Pending.
+	Stdout, Stderr string
+}
+
+// KeyObserver is an Observer that also learns the key of each memoized
+// task (monitoring's task_hashsum) once the kernel has computed it, which
+// is after the task's Pending event and before its final one. It is
+// called from the kernel's memo stage, so it must be as cheap as
+// TaskEvent.
+type KeyObserver interface {
+	TaskKey(id int, key Key)
 }
 
 // Where is the slot a try runs in, as an executor reports it through

@@ -42,6 +42,8 @@ type Kernel struct {
 		submitted, waiting, queued, running, done, failed, memoHits atomic.Int64
 	}
 	memo *memoStage // nil without a Memoizer
+	// keys is the Observer when it wants memo keys too; nil otherwise.
+	keys KeyObserver
 
 	outstanding atomic.Int64
 	idleMu      sync.Mutex
@@ -91,6 +93,7 @@ func New(ctx context.Context, cfg Config) (*Kernel, error) {
 		k.executors[ex.Label()] = ex
 	}
 	k.def = cfg.Executors[0]
+	k.keys, _ = cfg.Observer.(KeyObserver)
 	k.ctx, k.cancel = context.WithCancelCause(ctx)
 	k.joins = &joinRunner{ctx: k.ctx}
 	if cfg.Memo != nil {
@@ -125,10 +128,13 @@ func (k *Kernel) Labels() []string {
 // Submit adds a task to the graph and returns its future at once.
 func (k *Kernel) Submit(spec Spec) *Future {
 	t := &task{k: k, deps: spec.Deps, executor: spec.Executor}
+	t.id = int(k.nextID.Add(1) - 1)
 	if k.memo != nil && spec.Kind != JoinApp {
 		t.keyFn = spec.Key
+		if k.keys != nil && spec.Key != nil {
+			t.keyFn = observeKey(k.keys, t.id, spec.Key)
+		}
 	}
-	t.id = int(k.nextID.Add(1) - 1)
 	t.app = spec.App
 	t.job = Job{ID: t.id, App: spec.App, Kind: spec.Kind, Run: spec.Run, Payload: spec.Payload, t: t}
 	k.outstanding.Add(1)
@@ -142,6 +148,9 @@ func (k *Kernel) Submit(spec Spec) *Future {
 			for i, d := range spec.Deps {
 				e.Deps[i] = d.id
 			}
+		}
+		if spec.Logs != nil {
+			e.Stdout, e.Stderr = spec.Logs(t.id)
 		}
 		o.TaskEvent(e)
 	}
@@ -158,6 +167,19 @@ func (k *Kernel) Submit(spec Spec) *Future {
 		k.drain(k.depsDone(t, buf[:0]))
 	}
 	return &t.Future
+}
+
+// observeKey wraps a task's key function so that the key it computes
+// reaches the observer too; only tasks of a run whose observer wants
+// keys pay for the wrapper.
+func observeKey(o KeyObserver, id int, fn func() (Key, error)) func() (Key, error) {
+	return func() (Key, error) {
+		key, err := fn()
+		if err == nil {
+			o.TaskKey(id, key)
+		}
+		return key, err
+	}
 }
 
 // Settling a future releases its waiters, and a dependent whose deps are

@@ -16,6 +16,8 @@ var (
 	tryCols = []string{"try_id", "task_id", "block_id", "hostname", "task_executor",
 		"task_try_time_launched", "task_try_time_running", "task_try_time_returned",
 		"task_fail_history", "worker_id", "task_try_status_name", "task_try_time_joining", "try_key"}
+	// taskMoreCols follow taskCols in a task row that has any of them.
+	taskMoreCols = []string{"task_hashsum", "task_stdout", "task_stderr"}
 	resourceCols = []string{"try_id", "task_id", "timestamp", "resource_monitoring_interval",
 		"psutil_process_pid", "psutil_process_cpu_percent", "psutil_process_memory_percent",
 		"psutil_process_children_count", "psutil_process_time_user", "psutil_process_time_system",
@@ -87,14 +89,30 @@ func (w *writer) write() (err error) {
 // and node rows through the driver's connection.
 func (w *writer) insertRows(dc driver.Conn) error {
 	args := w.args[:0]
+	more := 0 // tasks with a hashsum or log files, written by taskMoreIns
 	for _, t := range w.due {
 		if t.id < 0 || t.id >= MaxTasks {
 			return fmt.Errorf("task %d: ids from 0 to %d fit the database's keys", t.id, MaxTasks-1)
+		}
+		if t.hasMore() {
+			more++
+			continue
 		}
 		args = w.taskArgs(args, t)
 	}
 	if err := w.taskIns.write(w.ctx, dc, args); err != nil {
 		return err
+	}
+	if more > 0 {
+		args = args[:0]
+		for _, t := range w.due {
+			if t.hasMore() {
+				args = append(w.taskArgs(args, t), nullString(t.hashsum), nullString(t.stdout), nullString(t.stderr))
+			}
+		}
+		if err := w.taskMoreIns.write(w.ctx, dc, args); err != nil {
+			return err
+		}
 	}
 	args = args[:0]
 	for _, t := range w.due {
@@ -117,6 +135,10 @@ func (w *writer) insertRows(dc driver.Conn) error {
 	w.args = args[:0]
 	return nil
 }
+
+// hasMore says the task's row needs the columns of taskMoreCols. Once
+// true it stays so: a row written again replaces the one before, whole.
+func (t *taskRow) hasMore() bool { return t.hashsum != "" || t.stdout != "" || t.stderr != "" }
 
 func (w *writer) taskArgs(args []any, t *taskRow) []any {
 	var history any
@@ -169,7 +191,7 @@ func (w *writer) flush() { w.commit(math.MaxInt64) }
 // the run folder holds one self-contained database.
 func (w *writer) finish(end time.Time) error {
 	defer w.conn.Close()
-	for _, in := range []*insert{w.taskIns, w.tryIns, w.resourceIns, w.blockIns, w.nodeIns} {
+	for _, in := range []*insert{w.taskIns, w.taskMoreIns, w.tryIns, w.resourceIns, w.blockIns, w.nodeIns} {
 		in.close(w.conn)
 	}
 	if w.err != nil {

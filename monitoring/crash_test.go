@@ -22,7 +22,11 @@ func TestMain(m *testing.M) {
 		recordForever(path)
 		return
 	}
-	os.Exit(m.Run())
+	code := m.Run()
+	if binary != "" {
+		os.RemoveAll(filepath.Dir(binary)) // built by starflowBinary (htex_run_test.go)
+	}
+	os.Exit(code)
 }
 
 // recordForever records tasks going pending → launched → running →

@@ -49,7 +49,8 @@ type Options struct {
 	// executor of its own ("" in dfk.Event) runs on.
 	DefaultExecutor string
 	// Remote holds the labels of executors whose tries run in other
-	// processes (HTEX workers): their resources are not sampled here.
+	// processes (HTEX workers): their resources are not sampled here
+	// (their workers sample them: RemoteSamples).
 	Remote map[string]bool
 	// Resources enables resource monitoring: a bash try's process group
 	// gets a row when it ends, and with ResourceInterval > 0 every
@@ -81,7 +82,7 @@ type Recorder struct {
 	buf    []event
 	closed bool
 
-	procs procQueue // bash process groups starting and ending (resource.go)
+	side sideQueue // bash process groups, workers' samples, blocks and nodes (resource.go)
 
 	wake chan struct{} // capacity 1: the backlog reached wakeAt
 	stop chan struct{} // closed by Close
@@ -107,7 +108,19 @@ type event struct {
 	executor string
 	deps     []int // the kernel allocates them for this event and never changes them
 	err      error
-	where    *dfk.Where // nil unless the executor said where the try runs
+	// note says the event is no transition: it carries a memoized task's
+	// key (TaskKey).
+	note bool
+	more *eventMore // what few events carry; nil for most
+}
+
+// eventMore holds what only some events carry, out of line so that the
+// backlog of events stays small to copy.
+type eventMore struct {
+	where          dfk.Where // where a Running try runs, when the executor said
+	stdout, stderr string    // a bash app's log files, on Pending
+	key            dfk.Key   // a memoized task's key, on a note
+	hasKey         bool
 }
 
 // NewRecorder creates the database at opts.Path, records the run's start
@@ -159,10 +172,14 @@ func (r *Recorder) RunID() string { return r.runID }
 func (r *Recorder) TaskEvent(e dfk.Event) {
 	ev := event{at: r.now(), id: e.ID, try: int32(e.Try), state: e.State, kind: e.Kind,
 		memo: e.Memo, app: e.App, executor: e.Executor, deps: e.Deps, err: e.Err}
-	if e.Where != (dfk.Where{}) {
-		w := e.Where
-		ev.where = &w
+	if e.Where != (dfk.Where{}) || e.Stdout != "" || e.Stderr != "" {
+		ev.more = &eventMore{where: e.Where, stdout: e.Stdout, stderr: e.Stderr}
 	}
+	r.push(ev)
+}
+
+// push queues an event for the writer.
+func (r *Recorder) push(ev event) {
 	r.mu.Lock()
 	for len(r.buf) >= maxBacklog && !r.closed {
 		r.full.Wait()
@@ -216,7 +233,7 @@ func (r *Recorder) run() {
 			sampleNow = true
 		}
 		batch := r.take(spare)
-		r.w.apply(batch, r.procs.take())
+		r.w.apply(batch, r.side.take())
 		now := r.now()
 		if sampleNow {
 			r.w.sample(now)
@@ -242,7 +259,7 @@ func (r *Recorder) Close() error {
 		r.full.Broadcast()
 		r.mu.Unlock()
 		// Events that arrived between the writer's last take and closed.
-		r.w.apply(r.take(nil), r.procs.take())
+		r.w.apply(r.take(nil), r.side.take())
 		r.w.flush()
 		r.closeErr = errors.Join(r.w.err, r.w.finish(time.Now()), r.db.Close())
 		if r.closeErr != nil {

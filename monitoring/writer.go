@@ -44,14 +44,12 @@ type writer struct {
 
 	completed, failed int
 	countsDirty       bool
-	seenBlocks        map[[2]string]bool // executor, block
-	seenNodes         map[[3]string]bool // block, host, worker
 	host              string
 
 	res   resources // resource.go
 	clock clock
 
-	taskIns, tryIns, resourceIns, blockIns, nodeIns *insert
+	taskIns, taskMoreIns, tryIns, resourceIns, blockIns, nodeIns *insert
 }
 
 // taskRow is the whole state of one task row.
@@ -75,6 +73,10 @@ type taskRow struct {
 	dirtyTries  []*tryRow // tries changed since the task was last written
 	changed     int64     // when its earliest unwritten change came; 0: written
 	isDue       bool      // in writer.due
+
+	// The memo key (hex) and the bash app's log files: rare, so a row
+	// without them is written without their columns (commit.go).
+	hashsum, stdout, stderr string
 }
 
 // tryRow is the whole state of one try row.
@@ -103,11 +105,9 @@ func newWriter(ctx context.Context, r *Recorder) (*writer, error) {
 	}
 	w := &writer{
 		r: r, ctx: context.WithoutCancel(ctx), conn: conn,
-		tasks:      map[int]*taskRow{},
-		boxed:      map[string]any{},
-		seenBlocks: map[[2]string]bool{},
-		seenNodes:  map[[3]string]bool{},
-		host:       hostname(),
+		tasks: map[int]*taskRow{},
+		boxed: map[string]any{},
+		host:  hostname(),
 	}
 	w.res.init(r.opts.Resources, r.opts.ResourceInterval)
 	if err := w.begin(); err != nil {
@@ -116,6 +116,7 @@ func newWriter(ctx context.Context, r *Recorder) (*writer, error) {
 	}
 	id := r.runID
 	w.taskIns = newInsert("task", taskCols, id)
+	w.taskMoreIns = newInsert("task", append(taskCols[:len(taskCols):len(taskCols)], taskMoreCols...), id)
 	w.tryIns = newInsert("try", tryCols, id)
 	w.resourceIns = newInsert("resource", resourceCols, id)
 	w.blockIns = newInsert("block", blockCols, id)
@@ -157,18 +158,20 @@ func (w *writer) begin() (err error) {
 	return err
 }
 
-// apply turns a batch of events (and bash process groups starting and
-// ending) into pending rows.
-func (w *writer) apply(batch []event, procs []procEvent) {
+// apply turns a batch of events, and what the side queue held, into
+// pending rows.
+func (w *writer) apply(batch []event, s side) {
 	for i := range batch {
 		w.event(&batch[i])
 	}
-	for _, p := range procs {
-		w.res.proc(w, p)
-	}
+	w.side(s)
 }
 
 func (w *writer) event(e *event) {
+	if e.note {
+		w.note(e)
+		return
+	}
 	t := w.tasks[e.id]
 	if t == nil {
 		t = &taskRow{id: e.id, app: e.app, kind: e.kind, executor: w.label(e.executor)}
@@ -184,6 +187,9 @@ func (w *writer) event(e *event) {
 	switch e.state {
 	case dfk.Pending:
 		t.deps, t.memo, t.invoked = e.deps, e.memo, at
+		if e.more != nil {
+			t.stdout, t.stderr = e.more.stdout, e.more.stderr
+		}
 	case dfk.Launched:
 		if prev := t.try; prev != nil && e.err != nil {
 			// A retry: the kernel reports the failed try only here.
@@ -197,12 +203,15 @@ func (w *writer) event(e *event) {
 		tr := w.tryOf(t, e)
 		tr.running, tr.state = at, dfk.Running
 		t.running = at
-		local := e.where == nil && !w.r.opts.Remote[t.executor]
-		if e.where != nil {
-			tr.block, tr.host, tr.worker = e.where.Block, e.where.Host, e.where.Worker
-			w.seeWhere(t.executor, e.where, at)
-		} else if local {
+		var where dfk.Where
+		if e.more != nil {
+			where = e.more.where
+		}
+		local := where == (dfk.Where{}) && !w.r.opts.Remote[t.executor]
+		if local {
 			tr.host = w.host
+		} else {
+			tr.block, tr.host, tr.worker = where.Block, where.Host, where.Worker
 		}
 		t.host = tr.host
 		w.res.started(t, tr, local)
@@ -333,20 +342,4 @@ func (w *writer) dueBy(cutoff int64) {
 	}
 	clear(w.waiting[:i])
 	w.waiting = w.waiting[i:]
-}
-
-// seeWhere records a block and a node the first time a try runs there.
-func (w *writer) seeWhere(executor string, where *dfk.Where, at int64) {
-	ts := w.formatNS(at)
-	if where.Block != "" && !w.seenBlocks[[2]string{executor, where.Block}] {
-		w.seenBlocks[[2]string{executor, where.Block}] = true
-		// Parsl's block rows come from provider polls; a block running a
-		// try is at least RUNNING (Parsl's JobState name).
-		w.blocks = append(w.blocks, executor, where.Block, nil, ts, "RUNNING")
-	}
-	if where.Host != "" && !w.seenNodes[[3]string{where.Block, where.Host, where.Worker}] {
-		w.seenNodes[[3]string{where.Block, where.Host, where.Worker}] = true
-		w.nodes = append(w.nodes, where.Host, nullString(where.Worker), nullString(where.Block),
-			nil, nil, 1, nil, "starflow", ts, ts)
-	}
 }

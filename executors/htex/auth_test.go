@@ -171,7 +171,7 @@ func TestRefusals(t *testing.T) {
 	}{
 		{"wrong secret", func(h *rawHello) { h.secret = wrong }, "wrong secret"},
 		{"wrong run", func(h *rawHello) { h.runID = "run-0" }, `run "run-0"`},
-		{"wrong protocol version", func(h *rawHello) { h.version = ProtocolVersion + 1 }, "protocol version 2"},
+		{"wrong protocol version", func(h *rawHello) { h.version = ProtocolVersion + 1 }, "protocol version " + strconv.Itoa(ProtocolVersion+1)},
 		{"no slots", func(h *rawHello) { h.slots = 0 }, "slots"},
 	}
 	for _, tt := range tests {

@@ -84,6 +84,29 @@ type Config struct {
 	// MaxFrame bounds a frame after the handshake (DefaultMaxFrame).
 	MaxFrame int
 	Logger   hclog.Logger
+
+	// ResourceInterval, when positive, asks every worker to sample the
+	// processes of the tries it runs that often (the MonitoringHub's
+	// resource_monitoring_interval); OnResources receives the samples.
+	ResourceInterval time.Duration
+	// OnResources is given each batch of samples a worker sends, with
+	// where the worker is. It runs on the connection's reader and must
+	// not block; the samples are its to keep.
+	OnResources func(where dfk.Where, samples []ResourceSample)
+	// OnWorker, when set, is told when a worker registers and when it
+	// goes, for the monitoring database's node rows. Like OnResources it
+	// must not block.
+	OnWorker func(WorkerEvent)
+}
+
+// WorkerEvent is a worker that registered or went.
+type WorkerEvent struct {
+	Where  dfk.Where // its block, host and id (Where.Worker)
+	Cores  int       // of its node; 0 when unknown
+	Memory uint64    // bytes, of its node; 0 when unknown
+	Slots  int
+	Active bool // false once it went
+	At     time.Time
 }
 
 // Endpoint is what a worker needs to reach this interchange.
@@ -157,6 +180,9 @@ func New(cfg Config) (*Executor, error) {
 	}
 	if cfg.HeartbeatPeriod < 0 || cfg.HeartbeatThreshold <= cfg.HeartbeatPeriod {
 		return nil, bad("heartbeat_threshold (%v) must exceed heartbeat_period (%v)", cfg.HeartbeatThreshold, cfg.HeartbeatPeriod)
+	}
+	if cfg.ResourceInterval < 0 {
+		return nil, bad("resource monitoring interval must be 0 or more, got %v", cfg.ResourceInterval)
 	}
 	if cfg.MaxFrame < helloMaxFrame || cfg.MaxFrame > 1<<31-1 {
 		return nil, bad("frame limit %d is outside %d..%d", cfg.MaxFrame, helloMaxFrame, 1<<31-1)

@@ -182,7 +182,7 @@ func (e *Executor) admit(raw net.Conn) {
 	e.mu.Unlock()
 
 	w := &welcome{ManagerID: m.id, Capacity: m.capacity, HeartbeatPeriod: e.cfg.HeartbeatPeriod,
-		HeartbeatThreshold: e.cfg.HeartbeatThreshold, MaxFrame: e.cfg.MaxFrame}
+		HeartbeatThreshold: e.cfg.HeartbeatThreshold, MaxFrame: e.cfg.MaxFrame, ResourceInterval: e.cfg.ResourceInterval}
 	if _, err := m.bw.Write(appendFrame(nil, w)); err == nil {
 		_ = m.bw.Flush()
 	}
@@ -190,6 +190,7 @@ func (e *Executor) admit(raw net.Conn) {
 	rc.timeout = e.cfg.HeartbeatThreshold // the reader has not started yet
 	e.log.Info("worker registered", "manager", m.id, "host", h.Hostname, "block", h.BlockID,
 		"slots", h.Slots, "accelerators", len(h.Accelerators), "remote", remote)
+	m.report(true)
 	m.signal() // a first round takes whatever is queued
 	e.wg.Add(2)
 	go m.writeLoop()
@@ -282,6 +283,14 @@ func (m *manager) read() error {
 			}
 			m.complete(res)
 			freed = true
+		case msgResource:
+			res, err := decodeResources(body)
+			if err != nil {
+				return err
+			}
+			if f := m.e.cfg.OnResources; f != nil && len(res.Samples) > 0 {
+				f(m.where, res.Samples)
+			}
 		case msgHeartbeat:
 		case msgBye:
 			return errBye
@@ -369,7 +378,16 @@ func (m *manager) close(reason error) {
 	for _, j := range lost {
 		j.Finish(nil, err)
 	}
+	m.report(false)
 	close(m.done)
+}
+
+// report tells OnWorker that the worker registered (active) or went.
+func (m *manager) report(active bool) {
+	if f := m.e.cfg.OnWorker; f != nil {
+		f(WorkerEvent{Where: m.where, Cores: m.hello.Cores, Memory: m.hello.Memory, Slots: m.hello.Slots,
+			Active: active, At: time.Now()})
+	}
 }
 
 func (m *manager) describe(reason error) string {

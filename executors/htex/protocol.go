@@ -21,7 +21,11 @@ import (
 // refuses any other, so a worker from another starflow release fails with
 // a clear message instead of misreading frames. Bump it whenever the
 // encoding of any message changes.
-const ProtocolVersion = 1
+//
+//	1: the first protocol.
+//	2: hello carries the node's cores and memory, welcome the resource
+//	   monitoring interval; workers send resource frames.
+const ProtocolVersion = 2
 
 // DefaultMaxFrame bounds a frame once a worker is authenticated. Bundles
 // (the code a task needs, sent once per worker) are the largest frames.
@@ -47,10 +51,11 @@ const (
 	msgDrain
 	msgStop
 	msgBye
+	msgResource
 )
 
 func (t msgType) String() string {
-	names := [...]string{"", "hello", "welcome", "refuse", "task", "result", "heartbeat", "drain", "stop", "bye"}
+	names := [...]string{"", "hello", "welcome", "refuse", "task", "result", "heartbeat", "drain", "stop", "bye", "resource"}
 	if int(t) < len(names) && t != 0 {
 		return names[t]
 	}
@@ -127,6 +132,10 @@ type hello struct {
 	BlockID      string
 	Slots        int
 	Accelerators []string
+	// Cores and Memory (bytes) describe the worker's node, for the
+	// monitoring database's node rows; 0 when unknown.
+	Cores  int
+	Memory uint64
 }
 
 // welcome accepts a worker and tells it the run's timing and limits.
@@ -136,6 +145,9 @@ type welcome struct {
 	HeartbeatPeriod    time.Duration
 	HeartbeatThreshold time.Duration
 	MaxFrame           int
+	// ResourceInterval, when positive, asks the worker to sample the
+	// processes of the tries it runs that often and send resource frames.
+	ResourceInterval time.Duration
 }
 
 // refuse says why a connection is turned away; nothing follows it.
@@ -165,7 +177,9 @@ func (h *hello) appendBody(b []byte) []byte {
 	b = appendString(b, h.Hostname)
 	b = appendString(b, h.BlockID)
 	b = appendInt(b, h.Slots)
-	return appendStrings(b, h.Accelerators)
+	b = appendStrings(b, h.Accelerators)
+	b = appendInt(b, h.Cores)
+	return binary.AppendUvarint(b, h.Memory)
 }
 
 func (w *welcome) appendBody(b []byte) []byte {
@@ -173,7 +187,8 @@ func (w *welcome) appendBody(b []byte) []byte {
 	b = appendInt(b, w.Capacity)
 	b = binary.AppendVarint(b, int64(w.HeartbeatPeriod))
 	b = binary.AppendVarint(b, int64(w.HeartbeatThreshold))
-	return appendInt(b, w.MaxFrame)
+	b = appendInt(b, w.MaxFrame)
+	return binary.AppendVarint(b, int64(w.ResourceInterval))
 }
 
 func (r *refuse) appendBody(b []byte) []byte { return appendString(b, r.Reason) }
@@ -329,6 +344,19 @@ func (d *decoder) raw(field string) []byte {
 	return p
 }
 
+func (d *decoder) float64(field string) float64 {
+	if d.err != nil {
+		return 0
+	}
+	if len(d.b) < 8 {
+		d.fail(field, "truncated")
+		return 0
+	}
+	v := math.Float64frombits(binary.LittleEndian.Uint64(d.b))
+	d.b = d.b[8:]
+	return v
+}
+
 func (d *decoder) string(field string) string { return string(d.raw(field)) }
 
 // bytes copies: frame bodies live in buffers that the next frame reuses.
@@ -382,6 +410,8 @@ func decodeHello(body []byte) (*hello, error) {
 		BlockID:      d.string("block id"),
 		Slots:        d.int("slots"),
 		Accelerators: d.strings("accelerators"),
+		Cores:        d.int("cores"),
+		Memory:       d.uvarint("memory"),
 	}
 	return h, d.done()
 }
@@ -394,6 +424,7 @@ func decodeWelcome(body []byte) (*welcome, error) {
 		HeartbeatPeriod:    time.Duration(d.varint("heartbeat period")),
 		HeartbeatThreshold: time.Duration(d.varint("heartbeat threshold")),
 		MaxFrame:           d.int("max frame"),
+		ResourceInterval:   time.Duration(d.varint("resource interval")),
 	}
 	return w, d.done()
 }
@@ -454,6 +485,8 @@ func decodeMessage(t msgType, body []byte) (message, error) {
 		return decodeTask(body)
 	case msgResult:
 		return decodeResult(body)
+	case msgResource:
+		return decodeResources(body)
 	case msgHeartbeat, msgDrain, msgStop, msgBye:
 		if len(body) != 0 {
 			return nil, fmt.Errorf("%w %v: %d unexpected bytes", errMalformed, t, len(body))

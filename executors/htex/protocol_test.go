@@ -12,15 +12,18 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/starflow-hpc/starflow/monitoring/procstat"
 )
 
 // sampleMessages has every message type, with empty and full fields.
 func sampleMessages() []message {
 	return []message{
 		&hello{Version: ProtocolVersion, RunID: "run-7", Proof: bytes.Repeat([]byte{7}, 32),
-			Hostname: "node01", BlockID: "3", Slots: 8, Accelerators: []string{"0", "1"}},
+			Hostname: "node01", BlockID: "3", Slots: 8, Accelerators: []string{"0", "1"}, Cores: 64, Memory: 256 << 30},
 		&hello{},
-		&welcome{ManagerID: 42, Capacity: 10, HeartbeatPeriod: 30 * time.Second, HeartbeatThreshold: 2 * time.Minute, MaxFrame: DefaultMaxFrame},
+		&welcome{ManagerID: 42, Capacity: 10, HeartbeatPeriod: 30 * time.Second, HeartbeatThreshold: 2 * time.Minute,
+			MaxFrame: DefaultMaxFrame, ResourceInterval: 1500 * time.Millisecond},
 		&refuse{Reason: "wrong secret"},
 		&Task{ID: 1 << 40, Try: 2, Kind: KindBash, App: "sim", BundleHash: "abc", Bundle: []byte("def f(): pass"),
 			Func: "f", Args: []byte{1, 2, 3}, Kwargs: []byte{4}, Walltime: 90 * time.Second,
@@ -29,7 +32,25 @@ func sampleMessages() []message {
 		&Result{ID: 3, Try: 1, Value: []byte("42")},
 		&Result{ID: 4, Err: &RemoteError{Kind: "ValueError", Message: "no", Traceback: "  line 3\n"}},
 		&Result{},
+		&resources{Samples: []ResourceSample{
+			{ID: 7, Try: 1, At: time.Unix(0, 1764037213123456789), PID: 4242, CPUPercent: 99.5, MemoryPercent: -1,
+				Usage: procstat.Usage{User: 1.25, System: 0.5, RSS: 1 << 20, VSize: 1 << 30, Read: 4096, Write: 0,
+					Procs: 3, Status: "sleeping", OK: true}},
+			{At: time.Unix(0, 0), Usage: procstat.Usage{OK: true}},
+		}},
+		&resources{},
 		control(msgHeartbeat), control(msgDrain), control(msgStop), control(msgBye),
+	}
+}
+
+// A resource frame that claims more samples than it holds is refused
+// before anything is allocated for them.
+func TestResourceCountBeyondTheFrame(t *testing.T) {
+	t.Parallel()
+	body := appendFrame(nil, &resources{Samples: []ResourceSample{{At: time.Unix(0, 0)}}})[headerSize:]
+	body[0] = 200 // one sample's bytes, a count of 200
+	if _, err := decodeResources(body); err == nil || !strings.Contains(err.Error(), "count") {
+		t.Errorf("decodeResources = %v, want an error about the count", err)
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -18,6 +19,7 @@ import (
 	"github.com/hashicorp/go-hclog"
 
 	"github.com/starflow-hpc/starflow/executors/mpi"
+	"github.com/starflow-hpc/starflow/monitoring/procstat"
 )
 
 // WorkerConfig configures one worker process: what `starflow worker`
@@ -170,9 +172,12 @@ type worker struct {
 	bundles map[string][]byte // by hash; the reader's alone
 
 	mu      sync.Mutex
-	results []reply // waiting for the writer
+	results []reply          // waiting for the writer
+	samples []ResourceSample // likewise
 	wake    chan struct{}
 	byeSent bool // the writer's
+
+	sampler *sampler // nil unless the interchange asked for resource samples
 
 	stopped atomic.Bool // the interchange said stop, drain or bye
 }
@@ -226,7 +231,8 @@ func handshake(ctx context.Context, cfg WorkerConfig, addr string, secret []byte
 		return fail(err)
 	}
 	h := &hello{Version: ProtocolVersion, RunID: cfg.RunID, Proof: helloProof(secret, cfg.RunID, binding),
-		Hostname: cfg.Hostname, BlockID: cfg.BlockID, Slots: cfg.Slots, Accelerators: cfg.Accelerators}
+		Hostname: cfg.Hostname, BlockID: cfg.BlockID, Slots: cfg.Slots, Accelerators: cfg.Accelerators,
+		Cores: runtime.NumCPU(), Memory: uint64(procstat.MemTotal())}
 	if _, err := conn.Write(appendFrame(nil, h)); err != nil {
 		return fail(err)
 	}
@@ -278,6 +284,7 @@ func (w *worker) serve(ctx context.Context) error {
 	defer cancel(nil)
 	readErr := make(chan error, 1)
 	go func() { readErr <- w.read(runCtx, cancel) }()
+	stopSampling := w.startSampling(runCtx)
 	var slots sync.WaitGroup
 	if w.cfg.MPI != nil {
 		slots.Go(func() { w.dispatchMPI(runCtx, ctx) })
@@ -292,6 +299,7 @@ func (w *worker) serve(ctx context.Context) error {
 	go w.write(quit, written)
 
 	slots.Wait()
+	stopSampling()
 	leave()
 	<-written
 	if !w.byeSent {
@@ -497,6 +505,10 @@ func (w *worker) run(ctx context.Context, t *Task, env SlotEnv) (res *Result) {
 			res = &Result{Err: &RemoteError{Kind: "WorkerPanic", Message: fmt.Sprint(p), Traceback: string(debug.Stack())}}
 		}
 	}()
+	if w.sampler != nil {
+		w.sampler.start(env.Rank, t)
+		defer w.sampler.end(env.Rank)
+	}
 	if res = w.r.Run(ctx, t, env); res == nil {
 		res = &Result{Err: &RemoteError{Kind: "WorkerError", Message: "the runner returned no result"}}
 	}
@@ -525,6 +537,7 @@ func (w *worker) write(quit <-chan struct{}, done chan<- struct{}) {
 	defer tick.Stop()
 	var (
 		pending []reply
+		samples []ResourceSample
 		frames  []byte
 		broken  bool
 	)
@@ -540,11 +553,17 @@ func (w *worker) write(quit <-chan struct{}, done chan<- struct{}) {
 		for {
 			w.mu.Lock()
 			pending, w.results = w.results, pending[:0]
+			samples, w.samples = w.samples, samples[:0]
 			w.mu.Unlock()
 			for _, r := range pending {
 				frames = w.appendResult(frames, r.id, r.try, r.res)
 			}
 			clear(pending)
+			for rest := samples; len(rest) > 0; {
+				n := min(len(rest), maxSamplesPerFrame)
+				frames = appendFrame(frames, &resources{Samples: rest[:n]})
+				rest = rest[n:]
+			}
 			if len(frames) == 0 {
 				break
 			}

@@ -38,6 +38,13 @@ type Blocks struct {
 	Resolve func(blockID int, st providers.Status) providers.Status
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// OnStatus, when set, is told of each block's state as it changes:
+	// Pending when it is submitted (or Failed, with no job id, when its
+	// submission fails), then each new state a Poll, Shutdown or
+	// WaitEnded reads; at is when that was seen. It runs on the caller's
+	// goroutine, without Blocks' lock, and must not block: the
+	// monitoring database records it as a block row.
+	OnStatus func(at time.Time, b BlockStatus)
 
 	mu       sync.Mutex
 	next     int
@@ -79,16 +86,42 @@ func (b *Blocks) ScaleOut(ctx context.Context, n int) (int, error) {
 			ID: id, Label: b.Label, Command: b.Command(id), TasksPerNode: b.TasksPerNode, Dir: b.Dir,
 		})
 		if err != nil {
+			// As Parsl records a block that failed to start.
+			b.report([]BlockStatus{{ID: id, Status: providers.Status{State: providers.Failed, Message: err.Error()}}})
 			return i, err
 		}
+		e := &entry{jobID: jobID, status: providers.Status{State: providers.Pending}, submitted: b.now()}
 		b.mu.Lock()
 		if b.blocks == nil {
 			b.blocks = make(map[int]*entry)
 		}
-		b.blocks[id] = &entry{jobID: jobID, status: providers.Status{State: providers.Pending}, submitted: b.now()}
+		b.blocks[id] = e
 		b.mu.Unlock()
+		b.report([]BlockStatus{{ID: id, JobID: jobID, Status: e.status, Submitted: e.submitted}})
 	}
 	return n, nil
+}
+
+// set gives block id the status s and appends it to changed if its state
+// is new; b.mu is held.
+func (b *Blocks) set(id int, e *entry, s providers.Status, changed []BlockStatus) []BlockStatus {
+	old := e.status.State
+	e.status = s
+	if b.OnStatus != nil && s.State != old {
+		changed = append(changed, BlockStatus{ID: id, JobID: e.jobID, Status: s, Submitted: e.submitted})
+	}
+	return changed
+}
+
+// report tells OnStatus about changed; b.mu is not held.
+func (b *Blocks) report(changed []BlockStatus) {
+	if b.OnStatus == nil || len(changed) == 0 {
+		return
+	}
+	at := b.now()
+	for _, c := range changed {
+		b.OnStatus(at, c)
+	}
 }
 
 // Poll asks the provider for the state of every block that has not ended,
@@ -120,21 +153,23 @@ func (b *Blocks) Poll(ctx context.Context) ([]BlockStatus, error) {
 	if len(ids) > 0 {
 		st, err = b.Provider.Status(ctx, ids)
 	}
+	var changed []BlockStatus
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	out := make([]BlockStatus, 0, len(b.blocks))
 	for id, e := range b.blocks {
 		if s, ok := st[e.jobID]; ok && !e.status.State.Terminal() {
 			if s.Gone && b.Resolve != nil {
 				s = b.Resolve(id, s)
 			}
-			e.status = s
+			changed = b.set(id, e, s, changed)
 		} else if err != nil && !e.status.State.Terminal() {
-			e.status = providers.Status{State: providers.Unknown, Message: err.Error()}
+			changed = b.set(id, e, providers.Status{State: providers.Unknown, Message: err.Error()}, changed)
 		}
 		e.reported = e.status.State.Terminal()
 		out = append(out, BlockStatus{ID: id, JobID: e.jobID, Status: e.status, Submitted: e.submitted})
 	}
+	b.mu.Unlock()
+	b.report(changed)
 	slices.SortFunc(out, func(x, y BlockStatus) int { return cmp.Compare(x.ID, y.ID) })
 	return out, err
 }
@@ -187,6 +222,12 @@ func (b *Blocks) Shutdown(ctx context.Context) error {
 		if err := b.Provider.Cancel(ctx, jobIDs); err != nil {
 			errs = append(errs, fmt.Errorf("cancel blocks at shutdown: %w", err))
 		}
+		if b.OnStatus != nil {
+			// One last read, while the provider is open, so that the
+			// blocks' endings are recorded: a local block has ended by
+			// now, and WaitEnded sees a scheduler's blocks end.
+			b.readStates(ctx, false)
+		}
 	}
 	if c, ok := b.Provider.(io.Closer); ok {
 		errs = append(errs, c.Close())
@@ -213,34 +254,56 @@ func (b *Blocks) WaitEnded(ctx context.Context, interval time.Duration) error {
 		if len(ids) == 0 {
 			return nil
 		}
-		st, err := b.Provider.Status(ctx, ids)
-		if err == nil {
-			b.mu.Lock()
-			for id, e := range b.blocks {
-				s, ok := st[e.jobID]
-				if !ok || e.status.State.Terminal() {
-					continue
-				}
-				if s.Gone {
-					// The scheduler no longer lists it: it has ended,
-					// whatever Resolve makes of how.
-					if b.Resolve != nil {
-						s = b.Resolve(id, s)
-					}
-					if !s.State.Terminal() {
-						s.State = providers.Lost
-					}
-				}
-				if s.State.Terminal() {
-					e.status = s
-				}
-			}
-			b.mu.Unlock()
-		}
+		b.readStates(ctx, true)
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("%d blocks not seen ending: %w", len(ids), context.Cause(ctx))
 		case <-t.C:
 		}
 	}
+}
+
+// readStates reads the state of every block that has not ended, in one
+// Status call, and records the endings: WaitEnded's step, which takes a
+// job the scheduler forgot (Gone) for ended, and Shutdown's last look,
+// which records any state that changed.
+func (b *Blocks) readStates(ctx context.Context, endingsOnly bool) {
+	b.mu.Lock()
+	var ids []string
+	for _, e := range b.blocks {
+		if !e.status.State.Terminal() {
+			ids = append(ids, e.jobID)
+		}
+	}
+	b.mu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	st, err := b.Provider.Status(ctx, ids)
+	if err != nil {
+		return
+	}
+	var changed []BlockStatus
+	b.mu.Lock()
+	for id, e := range b.blocks {
+		s, ok := st[e.jobID]
+		if !ok || e.status.State.Terminal() {
+			continue
+		}
+		if s.Gone {
+			// The scheduler no longer lists it: it has ended, whatever
+			// Resolve makes of how.
+			if b.Resolve != nil {
+				s = b.Resolve(id, s)
+			}
+			if !s.State.Terminal() {
+				s.State = providers.Lost
+			}
+		}
+		if s.State.Terminal() || !endingsOnly {
+			changed = b.set(id, e, s, changed)
+		}
+	}
+	b.mu.Unlock()
+	b.report(changed)
 }

@@ -155,7 +155,7 @@ func (s *Server) runPage(w http.ResponseWriter, r *http.Request) {
 	}
 	timelineCh, chartsCh := s.runCharts(ctx, db, run)
 	failCh := async(func() ([]failure, error) { return loadFailures(ctx, db, run) })
-	blocksCh := async(func() ([]blockRow, error) { return loadBlocks(ctx, db) })
+	blocksCh := async(func() ([]blockRow, error) { return loadBlocks(ctx, db, run) })
 
 	d := &runPageData{pageBase: pageBase{Title: "Run " + id, RunInfo: s.root, RunID: id, Refresh: run.Running()}, Run: run}
 	d.FailTotal = run.Counts["failed"]

@@ -274,14 +274,16 @@ type blockRow struct {
 	First, Last                  string
 }
 
-func loadBlocks(ctx context.Context, db *sql.DB) ([]blockRow, error) {
+func loadBlocks(ctx context.Context, db *sql.DB, run *runSummary) ([]blockRow, error) {
 	// A block's row per status change; the latest says where it is now.
+	// Runs sharing a database number their blocks from 0 each.
 	rows, err := db.QueryContext(ctx, `SELECT b.executor_label, b.block_id, COALESCE(s.job, ''), b.status, s.first, s.last
 		FROM block b JOIN (
 			SELECT executor_label, block_id, MAX(job_id) AS job, MIN(timestamp) AS first, MAX(timestamp) AS last
-			FROM block GROUP BY executor_label, block_id
+			FROM block WHERE run_id = ?1 GROUP BY executor_label, block_id
 		) s ON b.executor_label = s.executor_label AND b.block_id = s.block_id AND b.timestamp = s.last
-		ORDER BY b.executor_label, CAST(b.block_id AS INTEGER), b.block_id LIMIT 500`)
+		WHERE b.run_id = ?1
+		ORDER BY b.executor_label, CAST(b.block_id AS INTEGER), b.block_id LIMIT 500`, run.RunID)
 	if err != nil {
 		return nil, fmt.Errorf("list blocks: %w", err)
 	}

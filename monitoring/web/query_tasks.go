@@ -234,7 +234,7 @@ func loadTask(ctx context.Context, db *sql.DB, run *runSummary, id int64) (*task
 		return nil, err
 	}
 	d.Statuses = d.statuses()
-	if err := loadResources(ctx, db, d); err != nil {
+	if err := loadResources(ctx, db, run, d); err != nil {
 		return nil, err
 	}
 	return d, nil

@@ -26,12 +26,12 @@ type resourceRow struct {
 // shows the shape of all of them anyway.
 const resourceLimit = 500
 
-func loadResources(ctx context.Context, db *sql.DB, d *taskDetail) error {
+func loadResources(ctx context.Context, db *sql.DB, run *runSummary, d *taskDetail) error {
 	rows, err := db.QueryContext(ctx, `SELECT try_id, timestamp, `+secs("timestamp")+`, psutil_process_pid,
 		psutil_process_time_user, psutil_process_time_system, psutil_process_memory_resident, psutil_process_memory_virtual,
 		psutil_process_disk_read, psutil_process_disk_write, psutil_process_children_count,
 		psutil_process_cpu_percent, psutil_process_memory_percent
-		FROM resource WHERE task_id = ? ORDER BY try_id, timestamp`, d.ID)
+		FROM resource WHERE task_id = ? AND run_id = ? ORDER BY try_id, timestamp`, d.ID, run.RunID)
 	if err != nil {
 		return fmt.Errorf("read resources of task %d: %w", d.ID, err)
 	}
