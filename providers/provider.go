@@ -8,6 +8,7 @@ package providers
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"path/filepath"
 )
@@ -105,4 +106,20 @@ func (s Status) String() string {
 		return s.State.String()
 	}
 	return s.State.String() + ": " + s.Message
+}
+
+// TransientError marks a submission failure that says nothing about the
+// request itself: the scheduler did not answer in time or was briefly
+// unreachable. The scaling strategy retries those with its backoff
+// before it gives up on the tasks; a refusal (unknown partition, bad
+// account) fails them at once, as in Parsl.
+type TransientError struct{ Err error }
+
+func (e *TransientError) Error() string { return e.Err.Error() }
+func (e *TransientError) Unwrap() error { return e.Err }
+
+// IsTransient reports whether err is, or wraps, a *TransientError.
+func IsTransient(err error) bool {
+	var t *TransientError
+	return errors.As(err, &t)
 }

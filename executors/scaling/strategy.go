@@ -120,6 +120,7 @@ type Strategy struct {
 	cancelling map[int]bool  // cancels decided and not yet seen to end
 
 	failures    int       // failed launches in a row since a block last joined
+	refusals    int       // of those, the ones that were not transient
 	lastFailure error     // the latest of them
 	pausedUntil time.Time // no launches before this
 }
@@ -193,9 +194,11 @@ func (s *Strategy) Tick(now time.Time, st State) Decision {
 			s.cancelling[id] = true
 		}
 	}
-	if s.failures >= max(1, s.cfg.Blocks.InitBlocks) && active == 0 {
-		// Parsl's simple_error_handler: as many failures as init_blocks
-		// and nothing alive. A retry may still start now, for later tasks.
+	if active == 0 && (s.refusals >= max(1, s.cfg.Blocks.InitBlocks) || s.failures >= max(transientTries, s.cfg.Blocks.InitBlocks)) {
+		// Parsl's simple_error_handler: as many refusals as init_blocks
+		// and nothing alive. A scheduler that merely did not answer gets
+		// transientTries launches, spaced by the backoff, first. A retry
+		// may still start now, for later tasks.
 		launches := "block launches"
 		if s.failures == 1 {
 			launches = "block launch"
@@ -204,6 +207,10 @@ func (s *Strategy) Tick(now time.Time, st State) Decision {
 	}
 	return d
 }
+
+// transientTries is how many launches in a row may fail transiently (the
+// scheduler did not answer) before the tasks waiting for a block fail.
+const transientTries = 3
 
 // LaunchFailed records that submitting a block failed with err: the
 // blocks a Decision asked for beyond those submitted are not retried
@@ -232,7 +239,7 @@ func (s *Strategy) observe(now time.Time, st State) {
 		}
 		if (b.Joined || b.Workers > 0) && !m.joined {
 			m.joined = true
-			s.failures, s.lastFailure, s.pausedUntil = 0, nil, time.Time{}
+			s.failures, s.refusals, s.lastFailure, s.pausedUntil = 0, 0, nil, time.Time{}
 		}
 		if b.State.Terminal() && !m.ended {
 			m.ended = true
@@ -257,6 +264,9 @@ func (s *Strategy) observe(now time.Time, st State) {
 
 func (s *Strategy) fail(now time.Time, err error) {
 	s.failures++
+	if !providers.IsTransient(err) {
+		s.refusals++
+	}
 	s.lastFailure = err
 	pause := s.cfg.Backoff
 	for i := 1; i < s.failures && pause < s.cfg.MaxBackoff; i++ {

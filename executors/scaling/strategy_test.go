@@ -260,3 +260,38 @@ func TestParseKind(t *testing.T) {
 		t.Errorf("ParseKind error = %v", err)
 	}
 }
+
+// TestTransientLaunchFailures: a scheduler that did not answer once must
+// not fail every waiting task (init_blocks=1); a refusal still does, as
+// Parsl's simple_error_handler would, and so do transient failures that
+// keep coming.
+func TestTransientLaunchFailures(t *testing.T) {
+	t.Parallel()
+	newS := func() *scaling.Strategy {
+		return scaling.New(scaling.Config{Kind: scaling.Simple,
+			Blocks:  providers.Settings{InitBlocks: 1, MaxBlocks: 1, Parallelism: 1},
+			Backoff: time.Second, MaxBackoff: 10 * time.Second})
+	}
+	timedOut := &providers.TransientError{Err: errors.New("sbatch: error: Socket timed out on send/recv operation")}
+	refused := errors.New("sbatch: error: Batch job submission failed: Invalid partition name specified")
+	waiting := scaling.State{Outstanding: 1}
+
+	s := newS()
+	s.Tick(t0, waiting)
+	s.LaunchFailed(t0, timedOut)
+	if d := s.Tick(t0, waiting); d.Fail != nil {
+		t.Fatalf("one transient failure failed the tasks: %v", d.Fail)
+	}
+	s.LaunchFailed(t0, timedOut)
+	s.LaunchFailed(t0, timedOut)
+	if d := s.Tick(t0, waiting); d.Fail == nil || !strings.Contains(d.Fail.Error(), "Socket timed out") {
+		t.Errorf("three transient failures in a row: Fail = %v, want the last one quoted", d.Fail)
+	}
+
+	s = newS()
+	s.Tick(t0, waiting)
+	s.LaunchFailed(t0, refused)
+	if d := s.Tick(t0, waiting); d.Fail == nil || !strings.Contains(d.Fail.Error(), "Invalid partition") {
+		t.Errorf("a refusal with init_blocks=1: Fail = %v, want Slurm's message", d.Fail)
+	}
+}

@@ -211,7 +211,10 @@ func (p *Provider) submit(ctx context.Context, b providers.Block) (string, error
 	stdout, _, err := p.command(context.WithoutCancel(ctx), "sbatch", p.clusterArgs(path)...)
 	if err != nil {
 		if errors.Is(err, ErrCmdTimeout) || ctx.Err() != nil {
-			return "", fmt.Errorf("%w (the job may still have been queued: look for %s in squeue)", err, b.Name())
+			return "", &providers.TransientError{Err: fmt.Errorf("%w (the job may still have been queued: look for %s in squeue)", err, b.Name())}
+		}
+		if transientSbatch(err.Error()) {
+			return "", &providers.TransientError{Err: err}
 		}
 		return "", err
 	}
@@ -248,4 +251,19 @@ func (p *Provider) Close() error {
 	sort.Strings(left)
 	p.log.Info("cancelling blocks submitted while the run was stopping", "job_ids", strings.Join(left, ","))
 	return p.Cancel(context.Background(), left)
+}
+
+// transientSbatch reports whether sbatch's complaint is about reaching
+// the controller rather than about the job: the messages Slurm prints
+// when slurmctld is busy, restarting or unreachable.
+func transientSbatch(msg string) bool {
+	for _, m := range []string{
+		"Socket timed out", "Unable to contact slurm controller", "temporarily unavailable",
+		"Connection refused", "Slurm temporarily unable", "Transient",
+	} {
+		if strings.Contains(msg, m) {
+			return true
+		}
+	}
+	return false
 }

@@ -440,3 +440,24 @@ func (f *slowSbatch) Run(ctx context.Context, name string, args []string, _ []by
 		return nil, nil, context.Cause(ctx)
 	}
 }
+
+// TestSubmitTransient: sbatch failing because slurmctld did not answer is
+// transient (the strategy retries it); a refusal of the job is not.
+func TestSubmitTransient(t *testing.T) {
+	t.Parallel()
+	for _, tt := range []struct {
+		stderr    string
+		transient bool
+	}{
+		{"sbatch: error: Batch job submission failed: Socket timed out on send/recv operation\n", true},
+		{"sbatch: error: Batch job submission failed: Unable to contact slurm controller (connect failure)\n", true},
+		{"sbatch: error: Batch job submission failed: Invalid partition name specified\n", false},
+		{"sbatch: error: Batch job submission failed: Invalid account or account/partition combination specified\n", false},
+	} {
+		p, _ := newFake(t, map[string]answer{"sbatch": {stderr: tt.stderr, err: errors.New("exit status 1")}}, nil)
+		_, err := p.Submit(context.Background(), providers.Block{ID: 0, Label: "htex", Command: "w", Dir: t.TempDir()})
+		if err == nil || providers.IsTransient(err) != tt.transient {
+			t.Errorf("sbatch saying %q: err %v, transient %v, want %v", tt.stderr, err, providers.IsTransient(err), tt.transient)
+		}
+	}
+}
