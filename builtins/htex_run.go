@@ -19,6 +19,7 @@ import (
 	"github.com/starflow-hpc/starflow/executors/htex"
 	"github.com/starflow-hpc/starflow/executors/scaling"
 	"github.com/starflow-hpc/starflow/providers"
+	"github.com/starflow-hpc/starflow/providers/slurm"
 )
 
 // htexRun is a running HighThroughputExecutor: the interchange, the
@@ -34,6 +35,8 @@ type htexRun struct {
 	// blockStatus records the blocks' states in the monitoring
 	// database; nil without monitoring.
 	blockStatus func(time.Time, scaling.BlockStatus)
+
+	slurmJobs *slurm.Jobs // the host's registry of Slurm jobs (Options.SlurmJobs)
 
 	runCtx context.Context // the kernel's: cancelled when the run is interrupted
 	blocks *scaling.Blocks
@@ -79,7 +82,7 @@ func startHTEX(s *Session, h *HighThroughputExecutor) (dfk.Executor, error) {
 	}
 	r := &htexRun{Executor: ex, h: h, log: s.log.Named("htex").With("executor", h.label_), runDir: runDir,
 		blockStatus: blockStatus, wake: make(chan struct{}, 1), joined: map[int]bool{}, idleSince: map[int]time.Time{},
-		started: map[int]time.Time{}, drained: map[int]bool{}}
+		started: map[int]time.Time{}, drained: map[int]bool{}, slurmJobs: s.opts.SlurmJobs}
 	if r.scaleCfg, r.period, err = strategyConfig(cfg, h); err != nil {
 		return nil, err
 	}
@@ -163,7 +166,7 @@ func (r *htexRun) Start(ctx context.Context) error {
 	if err != nil {
 		return r.abort(err)
 	}
-	prov, err := r.h.provider.start(ctx, r.log)
+	prov, err := r.h.provider.start(ctx, providerHost{log: r.log, slurmJobs: r.slurmJobs})
 	if err != nil {
 		return r.abort(err)
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/starflow-hpc/starflow/providers"
 	"github.com/starflow-hpc/starflow/providers/launchers"
 	"github.com/starflow-hpc/starflow/providers/local"
+	"github.com/starflow-hpc/starflow/providers/slurm"
 )
 
 // providerValue is a provider as a script value: what
@@ -24,7 +25,7 @@ type providerValue interface {
 	blockSettings() providers.Settings
 	// start makes the provider for one run of an executor. ctx bounds
 	// the checks it makes against its scheduler, never the blocks.
-	start(ctx context.Context, log hclog.Logger) (providers.Provider, error)
+	start(ctx context.Context, host providerHost) (providers.Provider, error)
 	// remote says whether blocks may run on other hosts: the interchange
 	// then listens beyond loopback and workers are told every address of
 	// this host.
@@ -49,8 +50,14 @@ type LocalProvider struct {
 func (p *LocalProvider) blockSettings() providers.Settings { return p.settings }
 func (p *LocalProvider) remote() bool                      { return false }
 func (p *LocalProvider) minPoll() time.Duration            { return 0 }
-func (p *LocalProvider) start(_ context.Context, log hclog.Logger) (providers.Provider, error) {
-	return local.New(local.Config{Settings: p.settings, MoveFiles: p.moveFiles, Logger: log})
+func (p *LocalProvider) start(_ context.Context, host providerHost) (providers.Provider, error) {
+	return local.New(local.Config{Settings: p.settings, MoveFiles: p.moveFiles, Logger: host.log})
+}
+
+// providerHost is what a provider takes from the run that starts it.
+type providerHost struct {
+	log       hclog.Logger
+	slurmJobs *slurm.Jobs // Options.SlurmJobs; may be nil
 }
 
 func (p *LocalProvider) String() string {

@@ -25,6 +25,7 @@ import (
 	"github.com/starflow-hpc/starflow/executors/bash"
 	"github.com/starflow-hpc/starflow/executors/threadpool"
 	"github.com/starflow-hpc/starflow/memo"
+	"github.com/starflow-hpc/starflow/providers/slurm"
 )
 
 // Options are the host's settings for one `starflow run`.
@@ -45,6 +46,9 @@ type Options struct {
 	// Tracker, if set, knows the process groups of running bash apps, so
 	// the host can kill them when it must exit at once.
 	Tracker *bash.Tracker
+	// SlurmJobs, if set, knows the Slurm jobs the run's providers
+	// submitted, so the host can cancel them when it must exit at once.
+	SlurmJobs *slurm.Jobs
 	// MemoDir is the project's memo store; "" disables durable results.
 	MemoDir string
 	// FreshMemo (--fresh) ignores results of earlier runs; this run's

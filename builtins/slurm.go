@@ -6,7 +6,6 @@ import (
 	"sort"
 	"time"
 
-	"github.com/hashicorp/go-hclog"
 	"go.starlark.net/starlark"
 
 	"github.com/starflow-hpc/starflow/providers"
@@ -39,9 +38,9 @@ func (p *SlurmProvider) minPoll() time.Duration            { return slurmMinPoll
 // start makes the provider and checks that the partition can hold a block
 // (one scontrol call bounded by cmd_timeout): sbatch would accept a block
 // larger than the partition and leave it pending for ever.
-func (p *SlurmProvider) start(ctx context.Context, log hclog.Logger) (providers.Provider, error) {
+func (p *SlurmProvider) start(ctx context.Context, host providerHost) (providers.Provider, error) {
 	cfg := p.cfg
-	cfg.Logger, cfg.Runner = log, p.runner
+	cfg.Logger, cfg.Runner, cfg.Jobs = host.log, p.runner, host.slurmJobs
 	prov, err := slurm.New(cfg)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@ import (
 	"github.com/starflow-hpc/starflow/executors/bash"
 	"github.com/starflow-hpc/starflow/interp"
 	"github.com/starflow-hpc/starflow/memo/project"
+	"github.com/starflow-hpc/starflow/providers/slurm"
 )
 
 type runCmd struct {
@@ -94,7 +95,8 @@ func (r *runCmd) Run(g *globals) error {
 		memoDir = project.MemoDir(root)
 	}
 	tracker := bash.NewTracker()
-	sig := watchSignals(cancel, g, func() { tracker.KillAll() })
+	slurmJobs := slurm.NewJobs()
+	sig := watchSignals(cancel, g, func() { tracker.KillAll() }, slurmJobs)
 	defer sig.stop()
 
 	var bar *progress
@@ -117,6 +119,7 @@ func (r *runCmd) Run(g *globals) error {
 		Config:     cfg,
 		OnRunStart: logOut.OpenIn,
 		Tracker:    tracker,
+		SlurmJobs:  slurmJobs,
 		MemoDir:    memoDir,
 		FreshMemo:  r.Fresh,
 		CodeDigest: prog.CodeDigest,

@@ -29,11 +29,14 @@ type signals struct {
 	// beforeExit runs before a second signal exits: it kills what must
 	// not outlive starflow (bash apps' process groups).
 	beforeExit func()
+	// slurmJobs are the Slurm jobs the run submitted, cancelled before a
+	// second signal exits; nil when there are none to track.
+	slurmJobs *slurm.Jobs
 }
 
-func watchSignals(cancel context.CancelCauseFunc, g *globals, beforeExit func()) *signals {
+func watchSignals(cancel context.CancelCauseFunc, g *globals, beforeExit func(), jobs *slurm.Jobs) *signals {
 	s := newSignals(cancel, g.stderr, os.Exit)
-	s.beforeExit = beforeExit
+	s.beforeExit, s.slurmJobs = beforeExit, jobs
 	signal.Notify(s.ch, syscall.SIGINT, syscall.SIGTERM)
 	go s.loop()
 	return s
@@ -64,7 +67,7 @@ func (s *signals) loop() {
 		if s.beforeExit != nil {
 			s.beforeExit()
 		}
-		cancelSlurmJobs(s.stderr)
+		cancelSlurmJobs(s.slurmJobs, s.stderr)
 		s.exit(codeOf(sig))
 	case <-s.done:
 	}
@@ -99,14 +102,17 @@ const slurmCancelWait = 5 * time.Second
 
 // cancelSlurmJobs scancels the jobs this process submitted and has not
 // seen end, saying so on stderr.
-func cancelSlurmJobs(stderr io.Writer) {
-	jobs := slurm.LiveJobs()
+func cancelSlurmJobs(registry *slurm.Jobs, stderr io.Writer) {
+	if registry == nil {
+		return
+	}
+	jobs := registry.Live()
 	if len(jobs) == 0 {
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), slurmCancelWait)
 	defer cancel()
-	if err := slurm.CancelLive(ctx, nil); err != nil {
+	if err := registry.CancelAll(ctx, nil); err != nil {
 		fmt.Fprintf(stderr, "starflow: could not cancel Slurm jobs %v: %v\n", jobs, err)
 		return
 	}

@@ -23,6 +23,8 @@ func TestSlurmSecondSignalCancelsJobs(t *testing.T) {
 	cfg := slurm.Defaults()
 	cfg.Partition, cfg.Exclusive, cfg.Walltime = "debug", false, 2*time.Minute
 	cfg.Launcher = launchers.NewSimple()
+	jobs := slurm.NewJobs()
+	cfg.Jobs = jobs
 	p, err := slurm.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -40,6 +42,7 @@ func TestSlurmSecondSignalCancelsJobs(t *testing.T) {
 	var stderr bytes.Buffer
 	exited := make(chan int, 1)
 	s := newSignals(func(error) {}, &stderr, func(code int) { exited <- code })
+	s.slurmJobs = jobs
 	go s.loop()
 	s.ch <- syscall.SIGINT
 	s.ch <- syscall.SIGINT

@@ -8,56 +8,68 @@ import (
 	"sync"
 )
 
-// live holds every job this process submitted and has not seen end, by
-// id, with the --clusters it was submitted to. It is process-wide on
-// purpose: when starflow must exit at once (a second Ctrl-C), no executor
-// gets to shut down, yet its jobs must not outlive it; CancelLive reaches
-// them all without a handle on any provider.
-var live = struct {
-	sync.Mutex
+// Jobs holds every job a process's providers submitted and have not seen
+// end, by id, with the --clusters it was submitted to. The host makes one
+// (cmd/starflow's `run`) and hands it to every SlurmProvider through
+// Config.Jobs: when it must exit at once (a second Ctrl-C), no executor
+// gets to shut down, yet their jobs must not outlive it, and CancelAll
+// reaches them without a handle on any provider.
+type Jobs struct {
+	mu   sync.Mutex
 	jobs map[string]string
-}{jobs: make(map[string]string)}
-
-func liveAdd(id, clusters string) {
-	live.Lock()
-	live.jobs[id] = clusters
-	live.Unlock()
 }
 
-func liveDrop(ids ...string) {
-	live.Lock()
-	for _, id := range ids {
-		delete(live.jobs, id)
+// NewJobs returns an empty registry.
+func NewJobs() *Jobs { return &Jobs{jobs: make(map[string]string)} }
+
+// add and drop are no-ops on a nil registry: a provider made without one
+// (tests, tools) tracks nothing beyond itself.
+func (j *Jobs) add(id, clusters string) {
+	if j == nil {
+		return
 	}
-	live.Unlock()
+	j.mu.Lock()
+	j.jobs[id] = clusters
+	j.mu.Unlock()
 }
 
-// LiveJobs lists the jobs this process submitted and has not seen end.
-func LiveJobs() []string {
-	live.Lock()
-	defer live.Unlock()
-	ids := make([]string, 0, len(live.jobs))
-	for id := range live.jobs {
+func (j *Jobs) drop(ids ...string) {
+	if j == nil {
+		return
+	}
+	j.mu.Lock()
+	for _, id := range ids {
+		delete(j.jobs, id)
+	}
+	j.mu.Unlock()
+}
+
+// Live lists the jobs submitted and not seen to end, sorted.
+func (j *Jobs) Live() []string {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	ids := make([]string, 0, len(j.jobs))
+	for id := range j.jobs {
 		ids = append(ids, id)
 	}
 	sort.Strings(ids)
 	return ids
 }
 
-// CancelLive scancels every job this process submitted and has not seen
-// end, one scancel per cluster, each bounded by ctx. It is for a process
-// about to exit without shutting its executors down; they cancel their
-// own blocks otherwise.
-func CancelLive(ctx context.Context, run Runner) error {
+// CancelAll scancels every live job, one scancel per cluster, each
+// bounded by ctx. It is for a process about to exit without shutting its
+// executors down; they cancel their own blocks otherwise. A nil run is
+// ExecRunner.
+func (j *Jobs) CancelAll(ctx context.Context, run Runner) error {
 	if run == nil {
 		run = ExecRunner{}
 	}
-	live.Lock()
+	j.mu.Lock()
 	byCluster := map[string][]string{}
-	for id, c := range live.jobs {
+	for id, c := range j.jobs {
 		byCluster[c] = append(byCluster[c], id)
 	}
-	live.Unlock()
+	j.mu.Unlock()
 	var errs []error
 	for c, ids := range byCluster {
 		sort.Strings(ids)
@@ -69,7 +81,7 @@ func CancelLive(ctx context.Context, run Runner) error {
 			errs = append(errs, fmt.Errorf("scancel %v: %w: %s", ids, err, stderr))
 			continue
 		}
-		liveDrop(ids...)
+		j.drop(ids...)
 	}
 	return errors.Join(errs...)
 }

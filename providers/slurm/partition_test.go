@@ -53,30 +53,28 @@ func TestCheckPartition(t *testing.T) {
 	}
 }
 
-func TestCancelLive(t *testing.T) {
-	// Not parallel: the live set is the process's.
-	p, _ := newFake(t, map[string]answer{"sbatch": {stdout: "Submitted batch job 901\n"}}, nil)
-	q, _ := newFake(t, map[string]answer{"sbatch": {stdout: "Submitted batch job 902\n"}}, func(c *Config) { c.Clusters = "c2" })
+func TestCancelAllLive(t *testing.T) {
+	t.Parallel()
+	jobs := NewJobs()
+	p, _ := newFake(t, map[string]answer{"sbatch": {stdout: "Submitted batch job 901\n"}}, func(c *Config) { c.Jobs = jobs })
+	q, _ := newFake(t, map[string]answer{"sbatch": {stdout: "Submitted batch job 902\n"}}, func(c *Config) { c.Clusters, c.Jobs = "c2", jobs })
 	ctx := context.Background()
 	for _, pr := range []*Provider{p, q} {
 		if _, err := pr.Submit(ctx, providers.Block{Label: "live", Command: "w", Dir: t.TempDir()}); err != nil {
 			t.Fatal(err)
 		}
 	}
-	if got := LiveJobs(); !slices.Contains(got, "901") || !slices.Contains(got, "902") {
-		t.Fatalf("LiveJobs() = %v, want 901 and 902 among them", got)
+	if got := jobs.Live(); !slices.Equal(got, []string{"901", "902"}) {
+		t.Fatalf("Live() = %v, want [901 902]", got)
 	}
 	f := &fakeRunner{}
-	if err := CancelLive(ctx, f); err != nil {
+	if err := jobs.CancelAll(ctx, f); err != nil {
 		t.Fatal(err)
 	}
-	plain := slices.ContainsFunc(f.calls, func(c string) bool {
-		return strings.HasPrefix(c, "scancel ") && !strings.Contains(c, "--clusters") && strings.Contains(c, "901")
-	})
-	if !plain || !slices.Contains(f.calls, "scancel --clusters=c2 902") {
+	if !slices.Contains(f.calls, "scancel 901") || !slices.Contains(f.calls, "scancel --clusters=c2 902") {
 		t.Errorf("scancel calls %q, want one per cluster, 902 with --clusters=c2", f.calls)
 	}
-	if got := LiveJobs(); slices.Contains(got, "901") || slices.Contains(got, "902") {
-		t.Errorf("LiveJobs() after CancelLive = %v", got)
+	if got := jobs.Live(); len(got) != 0 {
+		t.Errorf("Live() after CancelAll = %v", got)
 	}
 }

@@ -49,6 +49,9 @@ type Config struct {
 	MoveFiles *bool
 	// Runner runs the scheduler commands; nil is ExecRunner.
 	Runner Runner
+	// Jobs, when set, is told of every job submitted and seen ending, so
+	// the host can cancel them all when it must exit at once.
+	Jobs *Jobs
 	Logger hclog.Logger
 }
 
@@ -225,7 +228,7 @@ func (p *Provider) submit(ctx context.Context, b providers.Block) (string, error
 	p.mu.Lock()
 	p.blocks[id] = b
 	p.mu.Unlock()
-	liveAdd(id, p.cfg.Clusters)
+	p.cfg.Jobs.add(id, p.cfg.Clusters)
 	p.log.Info("block submitted", "block", b.Name(), "job_id", id, "script", path)
 	return id, nil
 }

@@ -77,7 +77,7 @@ func (p *Provider) describe(id string, st providers.Status) providers.Status {
 		}
 	}
 	p.final[id] = st
-	liveDrop(id)
+	p.cfg.Jobs.drop(id)
 	return st
 }
 
@@ -96,7 +96,7 @@ func (p *Provider) resolveGone(ctx context.Context, ids []string, noSacct bool) 
 			st := providers.Status{State: providers.Unknown, Message: "job left squeue; " + why, Gone: gone}
 			if gone {
 				st.Message += p.stderrTail(id)
-				liveDrop(id)
+				p.cfg.Jobs.drop(id)
 			}
 			out[id] = st
 		}
@@ -168,7 +168,7 @@ func (p *Provider) Cancel(ctx context.Context, jobIDs []string) error {
 		p.mu.Unlock()
 		return fmt.Errorf("cancel %s: %w", strings.Join(jobIDs, " "), err)
 	}
-	liveDrop(jobIDs...)
+	p.cfg.Jobs.drop(jobIDs...)
 	p.log.Info("blocks cancelled", "job_ids", strings.Join(jobIDs, ","))
 	return nil
 }
