@@ -146,8 +146,8 @@ func TestRecorderWritesKnownTasks(t *testing.T) {
 	}
 	wantStatus := map[int][]string{
 		0: {"pending/0", "launched/0", "running/0", "exec_done/0"},
-		1: {"pending/0", "launched/0", "running/0", "launched/1", "running/1", "exec_done/1"},
-		2: {"pending/0", "launched/0", "running/0", "launched/1", "running/1", "failed/1"},
+		1: {"pending/0", "launched/0", "running/0", "fail_retryable/0", "launched/1", "running/1", "exec_done/1"},
+		2: {"pending/0", "launched/0", "running/0", "fail_retryable/0", "launched/1", "running/1", "failed/1"},
 		3: {"pending/0", "dep_fail/0"},
 		4: {"pending/0", "launched/0", "running/0", "exec_done/0"},
 	}
@@ -336,7 +336,7 @@ func TestStatusView(t *testing.T) {
 		0: {"pending/0", "launched/0", "running/0", "joining/0", "exec_done/0"},
 		1: {"pending/0", "memo_done/0"},
 		2: {"pending/0", "dep_fail/0"},
-		3: {"pending/0", "launched/0", "running/0", "launched/1", "running/1", "failed/1"},
+		3: {"pending/0", "launched/0", "running/0", "fail_retryable/0", "launched/1", "running/1", "failed/1"},
 	}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("status:\n got %v\nwant %v", got, want)

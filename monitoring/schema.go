@@ -160,6 +160,9 @@ CREATE VIEW IF NOT EXISTS status (task_id, task_status_name, timestamp, run_id, 
 	UNION ALL
 	SELECT task_id, 'joining', task_try_time_joining, run_id, try_id FROM try WHERE task_try_time_joining IS NOT NULL
 	UNION ALL
+	SELECT task_id, 'fail_retryable', task_try_time_returned, run_id, try_id FROM try y
+		WHERE task_try_time_returned IS NOT NULL AND EXISTS (SELECT 1 FROM try z WHERE z.try_key = y.try_key + 1)
+	UNION ALL
 	SELECT task_id, task_status_name, task_time_returned, run_id,
 		COALESCE((SELECT MAX(y.try_id) FROM try y WHERE y.try_key BETWEEN t.task_key << 16 AND (t.task_key << 16) + 65535), 0)
 		FROM task t WHERE task_time_returned IS NOT NULL;

@@ -192,9 +192,13 @@ func (w *writer) event(e *event) {
 		}
 	case dfk.Launched:
 		if prev := t.try; prev != nil && e.err != nil {
-			// A retry: the kernel reports the failed try only here.
+			// A retry: the kernel reports the failed try only here. The
+			// failure (fail_retryable in the status view) takes this
+			// microsecond and the new try the next, to keep their order.
 			w.endTry(prev, dfk.Failed, at, e.err)
 			t.failed(e.err)
+			at += 1000
+			t.last = at
 		}
 		tr := &tryRow{task: t, try: int(e.try), executor: t.executor, launched: at, state: dfk.Launched}
 		t.try = tr
