@@ -93,7 +93,7 @@ func (w *workerCmd) Run(g *globals) error {
 	}
 	err = htex.RunWorker(ctx, cfg, runner)
 	if err != nil && !errors.Is(err, context.Canceled) {
-		return fmt.Errorf("worker: %w", err)
+		return err // RunWorker's errors already say "worker: ..."
 	}
 	return nil
 }
