@@ -51,7 +51,7 @@ type Config struct {
 	Runner Runner
 	// Jobs, when set, is told of every job submitted and seen ending, so
 	// the host can cancel them all when it must exit at once.
-	Jobs *Jobs
+	Jobs   *Jobs
 	Logger hclog.Logger
 }
 
