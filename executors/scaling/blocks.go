@@ -138,11 +138,7 @@ func (b *Blocks) Poll(ctx context.Context) ([]BlockStatus, error) {
 	var ids []string
 	fresh := b.lastPoll.IsZero() || now.Sub(b.lastPoll) >= b.MinPollInterval
 	if fresh {
-		for _, e := range b.blocks {
-			if !e.status.State.Terminal() {
-				ids = append(ids, e.jobID)
-			}
-		}
+		ids = b.liveJobsLocked(ids)
 		if len(ids) > 0 {
 			b.lastPoll = now
 		}
@@ -209,14 +205,7 @@ func (b *Blocks) ScaleIn(ctx context.Context, ids []int) error {
 // holds processes of its own (io.Closer), closes it, so that nothing the
 // executor started is left behind.
 func (b *Blocks) Shutdown(ctx context.Context) error {
-	b.mu.Lock()
-	var jobIDs []string
-	for _, e := range b.blocks {
-		if !e.status.State.Terminal() {
-			jobIDs = append(jobIDs, e.jobID)
-		}
-	}
-	b.mu.Unlock()
+	jobIDs := b.liveJobs()
 	var errs []error
 	if len(jobIDs) > 0 {
 		if err := b.Provider.Cancel(ctx, jobIDs); err != nil {
@@ -243,14 +232,7 @@ func (b *Blocks) WaitEnded(ctx context.Context, interval time.Duration) error {
 	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
-		b.mu.Lock()
-		var ids []string
-		for _, e := range b.blocks {
-			if !e.status.State.Terminal() {
-				ids = append(ids, e.jobID)
-			}
-		}
-		b.mu.Unlock()
+		ids := b.liveJobs()
 		if len(ids) == 0 {
 			return nil
 		}
@@ -268,14 +250,7 @@ func (b *Blocks) WaitEnded(ctx context.Context, interval time.Duration) error {
 // job the scheduler forgot (Gone) for ended, and Shutdown's last look,
 // which records any state that changed.
 func (b *Blocks) readStates(ctx context.Context, endingsOnly bool) {
-	b.mu.Lock()
-	var ids []string
-	for _, e := range b.blocks {
-		if !e.status.State.Terminal() {
-			ids = append(ids, e.jobID)
-		}
-	}
-	b.mu.Unlock()
+	ids := b.liveJobs()
 	if len(ids) == 0 {
 		return
 	}
@@ -306,4 +281,22 @@ func (b *Blocks) readStates(ctx context.Context, endingsOnly bool) {
 	}
 	b.mu.Unlock()
 	b.report(changed)
+}
+
+// liveJobs lists the job ids of the blocks that have not ended.
+func (b *Blocks) liveJobs() []string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.liveJobsLocked(nil)
+}
+
+// liveJobsLocked appends the job ids of the blocks that have not ended
+// to ids; b.mu is held.
+func (b *Blocks) liveJobsLocked(ids []string) []string {
+	for _, e := range b.blocks {
+		if !e.status.State.Terminal() {
+			ids = append(ids, e.jobID)
+		}
+	}
+	return ids
 }
