@@ -36,6 +36,7 @@ func Predeclared(argv []string) starlark.StringDict {
 		"HighThroughputExecutor": starlark.NewBuiltin("HighThroughputExecutor", newHighThroughputExecutor),
 		"MPIExecutor":            starlark.NewBuiltin("MPIExecutor", newMPIExecutor),
 		"LocalProvider":          starlark.NewBuiltin("LocalProvider", newLocalProvider),
+		"SlurmProvider":          starlark.NewBuiltin("SlurmProvider", newSlurmProvider),
 		"get_all_checkpoints":    starlark.NewBuiltin("get_all_checkpoints", getAllCheckpoints),
 		"get_last_checkpoint":    starlark.NewBuiltin("get_last_checkpoint", getLastCheckpoint),
 	}

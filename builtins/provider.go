@@ -191,40 +191,37 @@ func (l *Launcher) Freeze()               {}
 func (l *Launcher) Truth() starlark.Bool  { return true }
 func (l *Launcher) Hash() (uint32, error) { return starlark.String(l.name).Hash() }
 
-// launcherBuiltins are the launcher constructors, by Parsl's names, and
-// the providers other than LocalProvider (SlurmProvider): the predeclared
-// table adds this whole set, so a provider registered here reaches
-// scripts without touching that table.
+// launcherBuiltins are the launcher constructors, by Parsl's names.
 func launcherBuiltins() starlark.StringDict {
 	return starlark.StringDict{
-		"SlurmProvider": starlark.NewBuiltin("SlurmProvider", newSlurmProvider),
-		"SingleNodeLauncher": starlark.NewBuiltin("SingleNodeLauncher", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		"SingleNodeLauncher": launcherCtor("SingleNodeLauncher", func() (providers.Launcher, []any) {
 			l := launchers.NewSingleNode()
-			if err := unpackArgs(b.Name(), args, kwargs, "debug?", &l.Debug, "fail_on_any?", &l.FailOnAny); err != nil {
-				return nil, err
-			}
-			return &Launcher{name: b.Name(), l: l}, nil
+			return l, []any{"debug?", &l.Debug, "fail_on_any?", &l.FailOnAny}
 		}),
-		"SimpleLauncher": starlark.NewBuiltin("SimpleLauncher", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		"SimpleLauncher": launcherCtor("SimpleLauncher", func() (providers.Launcher, []any) {
 			l := launchers.NewSimple()
-			if err := unpackArgs(b.Name(), args, kwargs, "debug?", &l.Debug); err != nil {
-				return nil, err
-			}
-			return &Launcher{name: b.Name(), l: l}, nil
+			return l, []any{"debug?", &l.Debug}
 		}),
-		"SrunLauncher": starlark.NewBuiltin("SrunLauncher", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		"SrunLauncher": launcherCtor("SrunLauncher", func() (providers.Launcher, []any) {
 			l := launchers.NewSrun()
-			if err := unpackArgs(b.Name(), args, kwargs, "debug?", &l.Debug, "overrides?", &l.Overrides); err != nil {
-				return nil, err
-			}
-			return &Launcher{name: b.Name(), l: l}, nil
+			return l, []any{"debug?", &l.Debug, "overrides?", &l.Overrides}
 		}),
-		"MpiExecLauncher": starlark.NewBuiltin("MpiExecLauncher", func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		"MpiExecLauncher": launcherCtor("MpiExecLauncher", func() (providers.Launcher, []any) {
 			l := launchers.NewMpiExec()
-			if err := unpackArgs(b.Name(), args, kwargs, "debug?", &l.Debug, "bind_cmd?", &l.BindCmd, "overrides?", &l.Overrides); err != nil {
-				return nil, err
-			}
-			return &Launcher{name: b.Name(), l: l}, nil
+			return l, []any{"debug?", &l.Debug, "bind_cmd?", &l.BindCmd, "overrides?", &l.Overrides}
 		}),
 	}
+}
+
+// launcherCtor is a launcher's constructor: fresh returns the launcher
+// with Parsl's defaults and the parameter/pointer pairs that the call's
+// arguments fill in.
+func launcherCtor(name string, fresh func() (providers.Launcher, []any)) *starlark.Builtin {
+	return starlark.NewBuiltin(name, func(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
+		l, params := fresh()
+		if err := unpackArgs(b.Name(), args, kwargs, params...); err != nil {
+			return nil, err
+		}
+		return &Launcher{name: b.Name(), l: l}, nil
+	})
 }
