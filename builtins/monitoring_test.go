@@ -2,7 +2,6 @@ package builtins_test
 
 import (
 	"context"
-	"database/sql"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -17,6 +16,7 @@ import (
 	"github.com/starflow-hpc/starflow/builtins"
 	"github.com/starflow-hpc/starflow/interp"
 	"github.com/starflow-hpc/starflow/monitoring"
+	"github.com/starflow-hpc/starflow/monitoring/monitoringtest"
 )
 
 // knownTasks: a success, a python app failing on every try, its dependent,
@@ -109,7 +109,7 @@ func TestMonitoringDatabaseOfKnownRun(t *testing.T) {
 	}
 	defer db.Close()
 
-	got := strings.Join(column(t, db, `SELECT task_id || ' ' || task_func_name || ' ' || task_status_name || ' ' ||
+	got := strings.Join(monitoringtest.Column(t, db, `SELECT task_id || ' ' || task_func_name || ' ' || task_status_name || ' ' ||
 		task_fail_count || ' ' || coalesce(task_depends, '-') FROM task ORDER BY task_id`), "\n")
 	want := strings.Join([]string{
 		"0 double exec_done 0 -",
@@ -121,33 +121,33 @@ func TestMonitoringDatabaseOfKnownRun(t *testing.T) {
 	if got != want {
 		t.Errorf("tasks:\n%s\nwant:\n%s", got, want)
 	}
-	tries := column(t, db, `SELECT task_id || '.' || try_id || ' ' || task_try_status_name || ' ' || task_executor
+	tries := monitoringtest.Column(t, db, `SELECT task_id || '.' || try_id || ' ' || task_try_status_name || ' ' || task_executor
 		|| ' ' || (hostname IS NOT NULL) FROM try ORDER BY task_id, try_id`)
 	wantTries := []string{"0.0 exec_done threads 1", "1.0 failed threads 1", "1.1 failed threads 1",
 		"3.0 failed threads 1", "3.1 exec_done threads 1", "4.0 exec_done threads 1"}
 	if !reflect.DeepEqual(tries, wantTries) {
 		t.Errorf("tries = %q, want %q", tries, wantTries)
 	}
-	if h := column(t, db, `SELECT task_fail_history FROM try WHERE task_id = 3 AND try_id = 0`); len(h) != 1 || !strings.Contains(h[0], "exit code 3") {
+	if h := monitoringtest.Column(t, db, `SELECT task_fail_history FROM try WHERE task_id = 3 AND try_id = 0`); len(h) != 1 || !strings.Contains(h[0], "exit code 3") {
 		t.Errorf("failed bash try's error = %q, want the exit code", h)
 	}
-	if w := column(t, db, `SELECT workflow_name || ' ' || tasks_completed_count || ' ' || tasks_failed_count ||
+	if w := monitoringtest.Column(t, db, `SELECT workflow_name || ' ' || tasks_completed_count || ' ' || tasks_failed_count ||
 		' ' || (time_completed IS NOT NULL) FROM workflow`); !reflect.DeepEqual(w, []string{"known 3 2 1"}) {
 		t.Errorf("workflow = %q", w)
 	}
 
 	// The bash app: a last, exact row per try when its shell exits.
-	exited := column(t, db, `SELECT try_id FROM resource WHERE task_id = 3 AND psutil_process_status = 'exited'
+	exited := monitoringtest.Column(t, db, `SELECT try_id FROM resource WHERE task_id = 3 AND psutil_process_status = 'exited'
 		AND psutil_process_time_user IS NOT NULL ORDER BY try_id`)
 	if !reflect.DeepEqual(exited, []string{"0", "1"}) {
 		t.Errorf("bash tries' final resource rows: %q, want one for each try", exited)
 	}
 	// sleep 0.2 outlasts several 0.05 s samples of the group.
-	if n := column(t, db, `SELECT count(*) FROM resource WHERE task_id = 3 AND psutil_process_status != 'exited'`); n[0] == "0" {
+	if n := monitoringtest.Column(t, db, `SELECT count(*) FROM resource WHERE task_id = 3 AND psutil_process_status != 'exited'`); n[0] == "0" {
 		t.Error("no periodic sample of the bash app's process group")
 	}
 	// The python app runs in this process: its samples are this process's.
-	pids := column(t, db, `SELECT DISTINCT psutil_process_pid FROM resource WHERE task_id = 4`)
+	pids := monitoringtest.Column(t, db, `SELECT DISTINCT psutil_process_pid FROM resource WHERE task_id = 4`)
 	if want := []string{strconv.Itoa(os.Getpid())}; !reflect.DeepEqual(pids, want) {
 		t.Errorf("python app sampled pids = %q, want %q (this process)", pids, want)
 	}
@@ -176,24 +176,6 @@ func TestMonitoringTutorialQueryWithSqlite3(t *testing.T) {
 			t.Errorf("row %d = %q, want task %d with both times", i, l, i)
 		}
 	}
-}
-
-func column(t *testing.T, db *sql.DB, q string) []string {
-	t.Helper()
-	rows, err := db.Query(q)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s sql.NullString
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s.String)
-	}
-	return out
 }
 
 func TestMonitoringHubBadInput(t *testing.T) {

@@ -17,6 +17,7 @@ import (
 	"testing"
 
 	"github.com/starflow-hpc/starflow/monitoring"
+	"github.com/starflow-hpc/starflow/monitoring/monitoringtest"
 	"github.com/starflow-hpc/starflow/monitoring/web"
 	"github.com/starflow-hpc/starflow/providers/slurm/slurmtest"
 )
@@ -128,24 +129,6 @@ func runHTEX(t *testing.T, provider string) (string, *sql.DB) {
 	return dir, db
 }
 
-func strings1(t *testing.T, db *sql.DB, q string, args ...any) []string {
-	t.Helper()
-	rows, err := db.Query(q, args...)
-	if err != nil {
-		t.Fatalf("%s: %v", q, err)
-	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s sql.NullString
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s.String)
-	}
-	return out
-}
-
 // TestHTEXRunDatabase: a LocalProvider block of `starflow worker`.
 func TestHTEXRunDatabase(t *testing.T) {
 	t.Parallel()
@@ -154,18 +137,18 @@ func TestHTEXRunDatabase(t *testing.T) {
 
 	// The block, as the provider saw it: submitted, running, then ended
 	// when the run shut it down; with its job id (the block's pid here).
-	states := strings1(t, db, `SELECT status FROM block WHERE executor_label = 'mon_htex' AND block_id = '0' ORDER BY timestamp`)
+	states := monitoringtest.Column(t, db, `SELECT status FROM block WHERE executor_label = 'mon_htex' AND block_id = '0' ORDER BY timestamp`)
 	if len(states) < 3 || states[0] != "PENDING" || !slices.Contains(states, "RUNNING") ||
 		!slices.Contains([]string{"COMPLETED", "CANCELLED"}, states[len(states)-1]) {
 		t.Errorf("block 0's states = %q, want PENDING, RUNNING, then COMPLETED or CANCELLED", states)
 	}
-	if jobs := strings1(t, db, `SELECT DISTINCT job_id FROM block`); len(jobs) != 1 || jobs[0] == "" {
+	if jobs := monitoringtest.Column(t, db, `SELECT DISTINCT job_id FROM block`); len(jobs) != 1 || jobs[0] == "" {
 		t.Errorf("block job ids = %q, want the block's one", jobs)
 	}
 
 	// The worker, as it registered and left: its node's cores and memory.
 	host, _ := os.Hostname()
-	nodes := strings1(t, db, `SELECT hostname || ' ' || uid || ' ' || block_id || ' ' || cpu_count || ' ' ||
+	nodes := monitoringtest.Column(t, db, `SELECT hostname || ' ' || uid || ' ' || block_id || ' ' || cpu_count || ' ' ||
 		(total_memory > 0) || ' ' || worker_count || ' ' || active FROM node ORDER BY timestamp, active DESC`)
 	cpus := strconv.Itoa(runtime.NumCPU())
 	want := []string{host + " 1 0 " + cpus + " 1 2 1", host + " 1 0 " + cpus + " 1 2 0"}
@@ -174,17 +157,17 @@ func TestHTEXRunDatabase(t *testing.T) {
 	}
 
 	// Task columns the kernel's events carry now.
-	logs := strings1(t, db, `SELECT task_func_name || ' ' || COALESCE(task_stdout, '-') || ' ' || COALESCE(task_stderr, '-')
+	logs := monitoringtest.Column(t, db, `SELECT task_func_name || ' ' || COALESCE(task_stdout, '-') || ' ' || COALESCE(task_stderr, '-')
 		FROM task WHERE task_kind = 'bash' ORDER BY task_id`)
 	busyLog := filepath.Join("runinfo", "000", "task_logs", "0000", "task_0001_busy") // as the script's future names it
 	if want := []string{"busy " + busyLog + ".stdout " + busyLog + ".stderr", "broken - broken.err"}; !slices.Equal(logs, want) {
 		t.Errorf("bash apps' log files = %q, want %q", logs, want)
 	}
-	hash := strings1(t, db, `SELECT COALESCE(task_hashsum, '') FROM task WHERE task_func_name = 'spin'`)
+	hash := monitoringtest.Column(t, db, `SELECT COALESCE(task_hashsum, '') FROM task WHERE task_func_name = 'spin'`)
 	if len(hash) != 1 || !regexp.MustCompile(`^[0-9a-f]{64}$`).MatchString(hash[0]) {
 		t.Errorf("spin's task_hashsum = %q, want its memo key in hex", hash)
 	}
-	if h := strings1(t, db, `SELECT COUNT(*) FROM task WHERE task_hashsum IS NOT NULL`); h[0] != "1" {
+	if h := monitoringtest.Column(t, db, `SELECT COUNT(*) FROM task WHERE task_hashsum IS NOT NULL`); h[0] != "1" {
 		t.Errorf("%s tasks have a hashsum, want only the memoized one", h[0])
 	}
 
@@ -213,12 +196,12 @@ func checkRemoteResources(t *testing.T, db *sql.DB) {
 	t.Helper()
 	pids := map[string][]string{}
 	for _, app := range []string{"spin", "busy"} {
-		pids[app] = strings1(t, db, `SELECT DISTINCT r.psutil_process_pid FROM resource r JOIN task USING (task_id, run_id)
+		pids[app] = monitoringtest.Column(t, db, `SELECT DISTINCT r.psutil_process_pid FROM resource r JOIN task USING (task_id, run_id)
 			WHERE task_func_name = ? AND r.psutil_process_memory_resident > 0 AND r.psutil_process_status IS NOT NULL`, app)
 		if len(pids[app]) != 1 {
 			t.Errorf("%s: sampled pids %q, want one (the try's)", app, pids[app])
 		}
-		where := strings1(t, db, `SELECT COALESCE(y.block_id, '-') || ' ' || COALESCE(y.hostname, '-') FROM try y JOIN task USING (task_id, run_id)
+		where := monitoringtest.Column(t, db, `SELECT COALESCE(y.block_id, '-') || ' ' || COALESCE(y.hostname, '-') FROM try y JOIN task USING (task_id, run_id)
 			WHERE task_func_name = ?`, app)
 		if len(where) != 1 || !strings.HasPrefix(where[0], "0 ") || strings.HasSuffix(where[0], " -") {
 			t.Errorf("%s's try ran on %q, want block 0 and a host", app, where)
@@ -228,7 +211,7 @@ func checkRemoteResources(t *testing.T, db *sql.DB) {
 	if len(pids["spin"]) == 1 && len(pids["busy"]) == 1 && (pids["spin"][0] == pids["busy"][0] || pids["spin"][0] == self) {
 		t.Errorf("python try sampled as pid %s, bash try as %s: want the worker and the app's group", pids["spin"][0], pids["busy"][0])
 	}
-	if n := strings1(t, db, `SELECT COUNT(*) FROM resource r JOIN task USING (task_id, run_id)
+	if n := monitoringtest.Column(t, db, `SELECT COUNT(*) FROM resource r JOIN task USING (task_id, run_id)
 		WHERE task_func_name = 'busy' AND psutil_process_cpu_percent IS NOT NULL`); n[0] == "0" {
 		t.Error("no sample of the bash try has a cpu_percent: it was sampled once at most")
 	}
@@ -242,18 +225,18 @@ func TestSlurmRunDatabase(t *testing.T) {
 	_, db := runHTEX(t, `SlurmProvider(partition="debug", nodes_per_block=1, init_blocks=1, min_blocks=0, max_blocks=1,
         walltime="00:05:00", exclusive=False, launcher=SrunLauncher())`)
 	checkRemoteResources(t, db)
-	states := strings1(t, db, `SELECT status FROM block WHERE block_id = '0' ORDER BY timestamp`)
+	states := monitoringtest.Column(t, db, `SELECT status FROM block WHERE block_id = '0' ORDER BY timestamp`)
 	if len(states) < 2 || states[0] != "PENDING" || !slices.Contains(states, "RUNNING") {
 		t.Errorf("block 0's states = %q, want PENDING then RUNNING, ...", states)
 	}
 	if last := states[len(states)-1]; !slices.Contains([]string{"COMPLETED", "CANCELLED"}, last) {
 		t.Errorf("block 0 last seen %s, want it ended (COMPLETED or CANCELLED)", last)
 	}
-	jobs := strings1(t, db, `SELECT DISTINCT job_id FROM block WHERE job_id IS NOT NULL`)
+	jobs := monitoringtest.Column(t, db, `SELECT DISTINCT job_id FROM block WHERE job_id IS NOT NULL`)
 	if len(jobs) != 1 {
 		t.Fatalf("job ids = %q, want the block's one", jobs)
 	}
-	if nodes := strings1(t, db, `SELECT COUNT(*) FROM node WHERE cpu_count > 0 AND total_memory > 0 AND block_id = '0'`); nodes[0] == "0" {
+	if nodes := monitoringtest.Column(t, db, `SELECT COUNT(*) FROM node WHERE cpu_count > 0 AND total_memory > 0 AND block_id = '0'`); nodes[0] == "0" {
 		t.Error("no node row for the block's worker")
 	}
 	out, _ := exec.Command("squeue", "--noheader", "--format=%i %t", "--jobs="+jobs[0]).Output()

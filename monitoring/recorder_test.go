@@ -7,13 +7,12 @@ import (
 	"path/filepath"
 	"reflect"
 	"strings"
-	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/starflow-hpc/starflow/dfk"
-	"github.com/starflow-hpc/starflow/executors/threadpool"
 	"github.com/starflow-hpc/starflow/monitoring"
+	"github.com/starflow-hpc/starflow/monitoring/monitoringtest"
 )
 
 // runKnownTasks runs, on a real kernel recording into a new database:
@@ -31,34 +30,7 @@ func runKnownTasks(t *testing.T, opts monitoring.Options) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pool, err := threadpool.New("pool", 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := dfk.New(ctx, dfk.Config{Executors: []dfk.Executor{pool}, Retries: 1, Observer: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var flaky atomic.Int32
-	ok := func(context.Context, dfk.Env) (any, error) { return 1, nil }
-	f0 := k.Submit(dfk.Spec{App: "good", Run: ok})
-	k.Submit(dfk.Spec{App: "flaky", Run: func(context.Context, dfk.Env) (any, error) {
-		if flaky.Add(1) == 1 {
-			return nil, errors.New("first try fails")
-		}
-		return 2, nil
-	}})
-	f2 := k.Submit(dfk.Spec{App: "bad", Run: func(context.Context, dfk.Env) (any, error) {
-		return nil, errors.New("always fails")
-	}})
-	k.Submit(dfk.Spec{App: "after_bad", Deps: []*dfk.Future{f2}, Run: ok})
-	k.Submit(dfk.Spec{App: "after_good", Deps: []*dfk.Future{f0}, Run: ok})
-	if err := k.WaitAll(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := k.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	monitoringtest.RunKnownTasks(t, rec)
 	if err := rec.Close(); err != nil {
 		t.Fatal(err)
 	}

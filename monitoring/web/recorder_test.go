@@ -2,16 +2,13 @@ package web
 
 import (
 	"context"
-	"errors"
 	"os"
 	"path/filepath"
 	"regexp"
-	"sync/atomic"
 	"testing"
 
-	"github.com/starflow-hpc/starflow/dfk"
-	"github.com/starflow-hpc/starflow/executors/threadpool"
 	"github.com/starflow-hpc/starflow/monitoring"
+	"github.com/starflow-hpc/starflow/monitoring/monitoringtest"
 )
 
 // TestRecordedRun shows a database written by the real recorder from a
@@ -39,34 +36,7 @@ func TestRecordedRun(t *testing.T) {
 			rec.Close()
 		}
 	}()
-	pool, err := threadpool.New("pool", 2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	k, err := dfk.New(ctx, dfk.Config{Executors: []dfk.Executor{pool}, Retries: 1, Observer: rec})
-	if err != nil {
-		t.Fatal(err)
-	}
-	var flaky atomic.Int32
-	ok := func(context.Context, dfk.Env) (any, error) { return 1, nil }
-	f0 := k.Submit(dfk.Spec{App: "good", Run: ok})
-	k.Submit(dfk.Spec{App: "flaky", Run: func(context.Context, dfk.Env) (any, error) {
-		if flaky.Add(1) == 1 {
-			return nil, errors.New("first try fails")
-		}
-		return 2, nil
-	}})
-	f2 := k.Submit(dfk.Spec{App: "bad", Run: func(context.Context, dfk.Env) (any, error) {
-		return nil, errors.New("always fails")
-	}})
-	k.Submit(dfk.Spec{App: "after_bad", Deps: []*dfk.Future{f2}, Run: ok})
-	k.Submit(dfk.Spec{App: "after_good", Deps: []*dfk.Future{f0}, Run: ok})
-	if err := k.WaitAll(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if err := k.Shutdown(ctx); err != nil {
-		t.Fatal(err)
-	}
+	monitoringtest.RunKnownTasks(t, rec)
 	ts := newTestServer(t, root)
 
 	// While the recorder is open, what it flushed so far shows (a run in
