@@ -18,6 +18,7 @@ import (
 
 	"github.com/starflow-hpc/starflow/builtins"
 	"github.com/starflow-hpc/starflow/interp"
+	"github.com/starflow-hpc/starflow/stdlib/startest"
 )
 
 // TestScripts runs every testdata/*.star file, in the manner of
@@ -61,36 +62,19 @@ type chunk struct {
 	wantErr map[int]*regexp.Regexp // line -> expected error
 }
 
-var errorMark = regexp.MustCompile(`###\s*error:\s*(.*)$`)
-
 func splitChunks(t *testing.T, file string, src []byte) []chunk {
 	var chunks []chunk
-	lines := strings.SplitAfter(string(src), "\n")
-	start := 0
-	flush := func(end int) {
-		var b strings.Builder
-		b.WriteString(strings.Repeat("\n", start))
-		c := chunk{file: file, line: start + 1, wantErr: map[int]*regexp.Regexp{}}
-		for i := start; i < end; i++ {
-			b.WriteString(lines[i])
-			if m := errorMark.FindStringSubmatch(strings.TrimRight(lines[i], "\r\n")); m != nil {
-				re, err := regexp.Compile(strings.TrimSpace(m[1]))
-				if err != nil {
-					t.Fatalf("%s:%d: bad error pattern: %v", file, i+1, err)
-				}
-				c.wantErr[i+1] = re
+	for _, sc := range startest.Split(file, string(src)) {
+		c := chunk{file: sc.File, src: []byte(sc.Src), line: sc.Line, wantErr: map[int]*regexp.Regexp{}}
+		for line, pattern := range sc.WantErr {
+			re, err := regexp.Compile(pattern)
+			if err != nil {
+				t.Fatalf("%s:%d: bad error pattern: %v", file, line, err)
 			}
+			c.wantErr[line] = re
 		}
-		c.src = []byte(b.String())
 		chunks = append(chunks, c)
 	}
-	for i, l := range lines {
-		if strings.TrimRight(l, "\r\n") == "---" {
-			flush(i)
-			start = i + 1
-		}
-	}
-	flush(len(lines))
 	return chunks
 }
 

@@ -19,6 +19,7 @@ import (
 
 	"github.com/starflow-hpc/starflow/stdlib"
 	"github.com/starflow-hpc/starflow/stdlib/pyerr"
+	"github.com/starflow-hpc/starflow/stdlib/startest"
 )
 
 // TestScripts runs every testdata/*.star file, in the manner of
@@ -61,32 +62,11 @@ type chunk struct {
 	wantErr map[int]string // line -> "[Kind] regexp" or "regexp"
 }
 
-var errorMark = regexp.MustCompile(`###\s*error:\s*(.*)$`)
-
 func splitChunks(file, src string) []chunk {
 	var chunks []chunk
-	lines := strings.SplitAfter(src, "\n")
-	start := 0
-	flush := func(end int) {
-		c := chunk{file: file, first: start + 1, wantErr: map[int]string{}}
-		var b strings.Builder
-		b.WriteString(strings.Repeat("\n", start))
-		for i := start; i < end; i++ {
-			b.WriteString(lines[i])
-			if m := errorMark.FindStringSubmatch(strings.TrimRight(lines[i], "\r\n")); m != nil {
-				c.wantErr[i+1] = strings.TrimSpace(m[1])
-			}
-		}
-		c.src = b.String()
-		chunks = append(chunks, c)
+	for _, c := range startest.Split(file, src) {
+		chunks = append(chunks, chunk{file: c.File, src: c.Src, first: c.Line, wantErr: c.WantErr})
 	}
-	for i, l := range lines {
-		if strings.TrimRight(l, "\r\n") == "---" {
-			flush(i)
-			start = i + 1
-		}
-	}
-	flush(len(lines))
 	return chunks
 }
 
