@@ -28,9 +28,25 @@ type bgRun struct {
 // `starflow run` on it; the test's cleanup kills it if it is still there.
 func startBG(t *testing.T, script string, args ...string) *bgRun {
 	t.Helper()
-	r := &bgRun{dir: t.TempDir(), exited: make(chan struct{})}
+	r := &bgRun{dir: t.TempDir()}
 	writeFile(t, filepath.Join(r.dir, "s.star"), script)
-	r.cmd = exec.Command(starflowBinary(t), append([]string{"run", "--no-progress", "--log-level", "debug", "s.star"}, args...)...)
+	r.start(t, append([]string{"run", "--no-progress", "--log-level", "debug", "s.star"}, args...)...)
+	t.Cleanup(func() {
+		// Whatever a failed test left behind must not outlive it.
+		for _, pid := range append(workersIn(t, r.dir), blockProcs(t, r.dir)...) {
+			_ = syscall.Kill(pid, syscall.SIGKILL)
+		}
+	})
+	return r
+}
+
+// start runs `starflow ARGS...` in r.dir, its stdout and stderr going to
+// files there, and arranges for the test's cleanup to kill it if it is
+// still running.
+func (r *bgRun) start(t *testing.T, args ...string) {
+	t.Helper()
+	r.exited = make(chan struct{})
+	r.cmd = exec.Command(starflowBinary(t), args...)
 	r.cmd.Dir = r.dir
 	r.cmd.Stdout = createFile(t, filepath.Join(r.dir, "stdout"))
 	r.cmd.Stderr = createFile(t, filepath.Join(r.dir, "stderr"))
@@ -48,12 +64,7 @@ func startBG(t *testing.T, script string, args ...string) *bgRun {
 			_ = r.cmd.Process.Kill()
 			<-r.exited
 		}
-		// Whatever a failed test left behind must not outlive it.
-		for _, pid := range append(workersIn(t, r.dir), blockProcs(t, r.dir)...) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
-		}
 	})
-	return r
 }
 
 func (r *bgRun) path(name string) string { return filepath.Join(r.dir, name) }

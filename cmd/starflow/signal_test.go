@@ -44,12 +44,8 @@ for f in [nap(i) for i in range(2)]:
 print("not reached")
 `
 
-type napRun struct {
-	cmd     *exec.Cmd
-	dir     string
-	exited  chan struct{}
-	waitErr error
-}
+// napRun is a background run of naps.star.
+type napRun = bgRun
 
 // stdout and stderr are files rather than pipes: a pipe would keep Wait
 // waiting for any bash app left running, and hide how soon starflow
@@ -80,32 +76,14 @@ func createFile(t *testing.T, path string) *os.File {
 // sleeping, with their pids.
 func startNaps(t *testing.T) (*napRun, []int) {
 	t.Helper()
-	r := &napRun{dir: t.TempDir(), exited: make(chan struct{})}
+	r := &napRun{dir: t.TempDir()}
 	if err := os.WriteFile(filepath.Join(r.dir, "naps.star"), []byte(naps), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	if err := os.Mkdir(filepath.Join(r.dir, "pids"), 0o755); err != nil {
 		t.Fatal(err)
 	}
-	r.cmd = exec.Command(starflowBinary(t), "run", "--workers", "2", "naps.star")
-	r.cmd.Dir = r.dir
-	r.cmd.Stdout = createFile(t, filepath.Join(r.dir, "stdout"))
-	r.cmd.Stderr = createFile(t, filepath.Join(r.dir, "stderr"))
-	if err := r.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		r.waitErr = r.cmd.Wait()
-		close(r.exited)
-	}()
-	t.Cleanup(func() {
-		select {
-		case <-r.exited:
-		default:
-			_ = r.cmd.Process.Kill()
-			<-r.exited
-		}
-	})
+	r.start(t, "run", "--workers", "2", "naps.star")
 
 	deadline := time.Now().Add(hangLimit)
 	for {
