@@ -48,21 +48,6 @@ func Module() *starlarkstruct.Module {
 	return &starlarkstruct.Module{Name: "itertools", Members: m}
 }
 
-// items lists an iterable's items (Python's tuple(pool)).
-func items(op string, v starlark.Value) ([]starlark.Value, error) {
-	it := pyiter.Iterate(v)
-	if it == nil {
-		return nil, pyerr.New("TypeError", op, "%s object is not iterable", pyerr.TypeRepr(v))
-	}
-	defer it.Done()
-	var out []starlark.Value
-	var x starlark.Value
-	for it.Next(&x) {
-		out = append(out, x)
-	}
-	return out, nil
-}
-
 func iterate(op string, v starlark.Value) (starlark.Iterator, error) {
 	it := pyiter.Iterate(v)
 	if it == nil {
@@ -81,7 +66,7 @@ func productBuiltin(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple
 	}
 	var pools [][]starlark.Value
 	for _, a := range args {
-		pool, err := items(b.Name(), a)
+		pool, err := pyiter.List(b.Name(), a)
 		if err != nil {
 			return nil, err
 		}
@@ -105,7 +90,7 @@ func poolAndR(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple,
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "iterable", &it, spec, &rv); err != nil {
 		return nil, 0, err
 	}
-	pool, err := items(b.Name(), it)
+	pool, err := pyiter.List(b.Name(), it)
 	if err != nil {
 		return nil, 0, err
 	}
@@ -213,7 +198,7 @@ func (c *chain) Attr(name string) (starlark.Value, error) {
 		if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &its); err != nil {
 			return nil, err
 		}
-		parts, err := items(b.Name(), its)
+		parts, err := pyiter.List(b.Name(), its)
 		if err != nil {
 			return nil, err
 		}
@@ -231,7 +216,7 @@ func (c *chain) CallInternal(_ *starlark.Thread, args starlark.Tuple, kwargs []s
 func concat(op string, parts []starlark.Value) (starlark.Value, error) {
 	var out []starlark.Value
 	for _, p := range parts {
-		xs, err := items(op, p)
+		xs, err := pyiter.List(op, p)
 		if err != nil {
 			return nil, err
 		}

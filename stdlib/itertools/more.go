@@ -5,6 +5,7 @@ import (
 
 	"go.starlark.net/starlark"
 
+	"github.com/starflow-hpc/starflow/stdlib/internal/pyiter"
 	"github.com/starflow-hpc/starflow/stdlib/pyerr"
 )
 
@@ -58,7 +59,7 @@ func groupby(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "iterable", &src, "key?", &key); err != nil {
 		return nil, err
 	}
-	xs, err := items(b.Name(), src)
+	xs, err := pyiter.List(b.Name(), src)
 	if err != nil {
 		return nil, err
 	}
@@ -186,13 +187,13 @@ func starmap(thread *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, 
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 2, &fn, &src); err != nil {
 		return nil, err
 	}
-	xs, err := items(b.Name(), src)
+	xs, err := pyiter.List(b.Name(), src)
 	if err != nil {
 		return nil, err
 	}
 	out := make([]starlark.Value, len(xs))
 	for i, x := range xs {
-		callArgs, err := items(b.Name(), x)
+		callArgs, err := pyiter.List(b.Name(), x)
 		if err != nil {
 			return nil, err
 		}
@@ -290,7 +291,7 @@ func pairwise(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwar
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &src); err != nil {
 		return nil, err
 	}
-	xs, err := items(b.Name(), src)
+	xs, err := pyiter.List(b.Name(), src)
 	if err != nil {
 		return nil, err
 	}
@@ -310,7 +311,7 @@ func batched(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwarg
 	if n < 1 {
 		return nil, pyerr.New("ValueError", b.Name(), "n must be at least one")
 	}
-	xs, err := items(b.Name(), src)
+	xs, err := pyiter.List(b.Name(), src)
 	if err != nil {
 		return nil, err
 	}

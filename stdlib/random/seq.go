@@ -244,7 +244,7 @@ func choices(r *Random, name string, args starlark.Tuple, kwargs []starlark.Tupl
 	case weights != starlark.None:
 		return nil, pyerr.New("TypeError", name, "Cannot specify both weights and cumulative weights")
 	default:
-		if cum, err = listOf(name, cumWeights); err != nil {
+		if cum, err = pyiter.List(name, cumWeights); err != nil {
 			return nil, err
 		}
 	}
@@ -272,18 +272,4 @@ func choices(r *Random, name string, args starlark.Tuple, kwargs []starlark.Tupl
 		out = append(out, seq.Index(j))
 	}
 	return starlark.NewList(out), nil
-}
-
-func listOf(name string, v starlark.Value) ([]starlark.Value, error) {
-	it := pyiter.Iterate(v)
-	if it == nil {
-		return nil, pyerr.New("TypeError", name, "%s object is not iterable", pyerr.TypeRepr(v))
-	}
-	defer it.Done()
-	var out []starlark.Value
-	var x starlark.Value
-	for it.Next(&x) {
-		out = append(out, x)
-	}
-	return out, nil
 }

@@ -6,7 +6,6 @@ import (
 
 	"go.starlark.net/starlark"
 
-	"github.com/starflow-hpc/starflow/stdlib/internal/pyiter"
 	"github.com/starflow-hpc/starflow/stdlib/pyerr"
 )
 
@@ -36,21 +35,6 @@ func toExact(op string, v starlark.Value) (exact, error) {
 		return exact{r: new(big.Rat).SetFloat64(f), f: f, isFloat: true}, nil
 	}
 	return exact{}, pyerr.New("TypeError", op, "can't convert type %s to numerator/denominator", pyerr.TypeRepr(v))
-}
-
-// values lists data, which may be any iterable.
-func values(op string, data starlark.Value) ([]starlark.Value, error) {
-	it := pyiter.Iterate(data)
-	if it == nil {
-		return nil, pyerr.New("TypeError", op, "%s object is not iterable", pyerr.TypeRepr(data))
-	}
-	defer it.Done()
-	var out []starlark.Value
-	var x starlark.Value
-	for it.Next(&x) {
-		out = append(out, x)
-	}
-	return out, nil
 }
 
 // sums is Python's _sum and _ss in one pass: the exact sum and sum of

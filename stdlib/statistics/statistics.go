@@ -31,6 +31,7 @@ import (
 	"go.starlark.net/syntax"
 
 	"github.com/starflow-hpc/starflow/stdlib/internal/crmath"
+	"github.com/starflow-hpc/starflow/stdlib/internal/pyiter"
 	"github.com/starflow-hpc/starflow/stdlib/pyerr"
 )
 
@@ -58,7 +59,7 @@ func dataArg(b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) 
 	if err := starlark.UnpackPositionalArgs(b.Name(), args, kwargs, 1, &data); err != nil {
 		return nil, err
 	}
-	return values(b.Name(), data)
+	return pyiter.List(b.Name(), data)
 }
 
 func mean(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs []starlark.Tuple) (starlark.Value, error) {
@@ -98,7 +99,7 @@ func fmean(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 	if err := starlark.UnpackArgs(b.Name(), args, kwargs, "data", &data, "weights?", &weights); err != nil {
 		return nil, err
 	}
-	xs, err := values(b.Name(), data)
+	xs, err := pyiter.List(b.Name(), data)
 	if err != nil {
 		return nil, err
 	}
@@ -109,7 +110,7 @@ func fmean(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwargs 
 		total, err := fsum(b.Name(), xs)
 		return starlark.Float(total / float64(len(xs))), err
 	}
-	ws, err := values(b.Name(), weights)
+	ws, err := pyiter.List(b.Name(), weights)
 	if err != nil {
 		return nil, err
 	}
@@ -314,7 +315,7 @@ func spread(sample, root bool) builtinFunc {
 		if err := starlark.UnpackArgs(b.Name(), args, kwargs, "data", &data, centerName, &center); err != nil {
 			return nil, err
 		}
-		xs, err := values(b.Name(), data)
+		xs, err := pyiter.List(b.Name(), data)
 		if err != nil {
 			return nil, err
 		}
@@ -391,7 +392,7 @@ func quantiles(_ *starlark.Thread, b *starlark.Builtin, args starlark.Tuple, kwa
 	if n < 1 {
 		return nil, statErr(b.Name(), "n must be at least 1")
 	}
-	xs, err := values(b.Name(), data)
+	xs, err := pyiter.List(b.Name(), data)
 	if err != nil {
 		return nil, err
 	}

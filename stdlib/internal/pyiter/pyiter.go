@@ -8,6 +8,8 @@ import (
 	"unicode/utf8"
 
 	"go.starlark.net/starlark"
+
+	"github.com/starflow-hpc/starflow/stdlib/pyerr"
 )
 
 // Iterate is starlark.Iterate, except that a str yields its characters
@@ -32,3 +34,19 @@ func (c *chars) Next(p *starlark.Value) bool {
 }
 
 func (c *chars) Done() {}
+
+// List lists an iterable's items (Python's list(v)); a value that is not
+// iterable is Python's TypeError, attributed to op.
+func List(op string, v starlark.Value) ([]starlark.Value, error) {
+	it := Iterate(v)
+	if it == nil {
+		return nil, pyerr.New("TypeError", op, "%s object is not iterable", pyerr.TypeRepr(v))
+	}
+	defer it.Done()
+	var out []starlark.Value
+	var x starlark.Value
+	for it.Next(&x) {
+		out = append(out, x)
+	}
+	return out, nil
+}
